@@ -1,0 +1,25 @@
+# Sausage Cloud: the two commands of the README, and the tools around them.
+SHELL := /bin/bash
+VENV ?= .venv
+STATE_DIR ?= /var/lib/sausage
+PORT ?= 8000
+
+.PHONY: install up test tempest bench clean
+
+install:            ## apt packages and the virtualenv at .venv
+	tools/install
+
+up: install         ## install, then run the all-in-one cloud in the foreground
+	$(VENV)/bin/sausage up --state-dir $(STATE_DIR) --port $(PORT)
+
+test: install       ## the whole test suite (static checks, unit, API on SQLite and PostgreSQL, e2e)
+	tools/run-tests
+
+tempest: install    ## Tempest against the running cloud: make tempest [TEMPEST_ARGS="--regex ..."]
+	tools/tempest/run --state-dir $(STATE_DIR) $(TEMPEST_ARGS)
+
+bench: install      ## benchmarks that print figures
+	$(VENV)/bin/python bench/identity
+
+clean:
+	rm -rf $(VENV) .tempest-venv .mypy_cache .pytest_cache

@@ -1,0 +1,3 @@
+"""Sausage Cloud: a small private IaaS cloud with OpenStack-compatible APIs."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Side-effecting drivers the agent acts through (QEMU/QMP, netlink, nftables, dnsmasq, storage)."""

@@ -1,0 +1,1 @@
+"""Pure planners: (desired, observed) → actions, unit-tested with plain data."""

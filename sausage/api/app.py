@@ -1,0 +1,49 @@
+"""Builds the one ASGI app that serves every OpenStack API of the cloud.
+
+Each service is mounted at its own prefix (``/identity`` …) so one port serves them all and the
+catalog points at the same host. Errors from anywhere render through ``faults``.
+"""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount, Route
+
+from sausage import errors
+from sausage.api import faults, identity, wire
+from sausage.api.middleware import RequestContext
+from sausage.services.runtime import CatalogEntry, Cloud
+
+__all__ = ["build", "catalog"]
+
+
+def catalog(public_url: str) -> list[CatalogEntry]:
+    """The services this build really serves, as the catalog should list them."""
+    return [CatalogEntry("identity", "keystone", f"{public_url}/identity")]
+
+
+async def root(request: Request) -> Response:
+    return wire.json({"name": "Sausage Cloud", "services": {
+        entry.type: entry.url for entry in catalog(str(request.base_url).rstrip("/"))}})
+
+
+def build(cloud: Cloud) -> Starlette:
+    app = Starlette(
+        routes=[
+            Route("/", root, methods=["GET", "HEAD"]),
+            # Keystone answers its root without a redirect; clients GET it for discovery.
+            Route("/identity", identity.versions.root, methods=["GET", "HEAD"]),
+            Mount("/identity", routes=identity.ROUTES),
+        ],
+        middleware=[Middleware(RequestContext)],
+        exception_handlers={
+            errors.SausageError: faults.handle,
+            HTTPException: faults.handle,
+        },
+    )
+    app.state.cloud = cloud
+    return app

@@ -1,0 +1,88 @@
+"""Domain errors → each OpenStack service's own fault body, in one place.
+
+Which service a request belongs to is its first path segment (``/identity``, ``/compute`` …);
+the renderer for that service shapes the body. Unknown exceptions become a 500 in the same shape
+with no internals leaked, and are logged with the request id.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from sausage import errors
+
+__all__ = ["render", "service_of", "handle"]
+
+log = logging.getLogger("sausage.api")
+
+Body = Callable[[int, str, str], dict[str, Any]]
+
+_COMPUTE_NAMES = {
+    400: "badRequest", 401: "unauthorized", 403: "forbidden", 404: "itemNotFound",
+    405: "badMethod", 409: "conflictingRequest", 413: "overLimit", 415: "badMediaType",
+    500: "computeFault", 501: "notImplemented",
+}
+
+
+def _identity(status: int, title: str, message: str) -> dict[str, Any]:
+    return {"error": {"code": status, "title": title, "message": message}}
+
+
+def _compute(status: int, title: str, message: str) -> dict[str, Any]:
+    return {_COMPUTE_NAMES.get(status, "computeFault"): {"code": status, "message": message}}
+
+
+def _network(status: int, title: str, message: str) -> dict[str, Any]:
+    kind = {400: "BadRequest", 401: "NotAuthorized", 403: "Forbidden", 404: "NotFound",
+            409: "Conflict"}.get(status, "HTTPError")
+    return {"NeutronError": {"type": kind, "message": message, "detail": ""}}
+
+
+def _plain(status: int, title: str, message: str) -> dict[str, Any]:
+    return {"code": status, "title": title, "message": message}
+
+
+RENDERERS: dict[str, Body] = {
+    "identity": _identity,
+    "compute": _compute,
+    "volume": _compute,
+    "network": _network,
+}
+
+
+def service_of(path: str) -> str:
+    return path.lstrip("/").split("/", 1)[0]
+
+
+def render(path: str, status: int, title: str, message: str,
+           headers: dict[str, str] | None = None) -> Response:
+    body = RENDERERS.get(service_of(path), _plain)(status, title, message)
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _www_authenticate(request: Request) -> dict[str, str]:
+    base = f"{request.url.scheme}://{request.url.netloc}/identity"
+    return {"WWW-Authenticate": f'Keystone uri="{base}"'}
+
+
+async def handle(request: Request, exc: Exception) -> Response:
+    """The one exception handler: looked up for every exception class the app raises."""
+    path = request.url.path
+    if isinstance(exc, errors.SausageError):
+        headers = _www_authenticate(request) if exc.status == 401 else None
+        return render(path, exc.status, exc.title, exc.message, headers)
+    if isinstance(exc, HTTPException):
+        message = {404: "The resource could not be found.",
+                   405: "The method is not allowed for the requested URL."}.get(
+            exc.status_code, str(exc.detail))
+        title = {404: "Not Found", 405: "Method Not Allowed"}.get(exc.status_code, "Error")
+        return render(path, exc.status_code, title, message)
+    log.exception("unexpected error serving %s %s", request.method, path, exc_info=exc)
+    return render(path, 500, "Internal Server Error",
+                  "An unexpected error prevented the server from fulfilling your request.")

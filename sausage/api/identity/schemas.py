@@ -1,0 +1,252 @@
+"""Wire shapes of Identity v3 request bodies (pydantic, strict: a string is never a bool).
+
+Models allow extra attributes where Keystone stores them (projects, users, domains, roles …) and
+forbid them where Keystone's JSON schema does.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+__all__ = [
+    "Name",
+    "DomainCreate", "DomainUpdate", "DomainBody", "DomainPatch",
+    "ProjectCreate", "ProjectUpdate", "ProjectBody", "ProjectPatch",
+    "UserCreate", "UserUpdate", "UserBody", "UserPatch", "PasswordChangeBody",
+    "GroupCreate", "GroupUpdate", "GroupBody", "GroupPatch",
+    "RoleCreate", "RoleUpdate", "RoleBody", "RolePatch",
+    "RegionCreate", "RegionUpdate", "RegionBody", "RegionPatch",
+    "ServiceCreate", "ServiceUpdate", "ServiceBody", "ServicePatch",
+    "EndpointCreate", "EndpointUpdate", "EndpointBody", "EndpointPatch",
+    "AppCredBody", "AuthBody",
+]
+
+Name = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"\S")]
+LongName = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"\S")]
+Id = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class Open(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class Closed(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DomainCreate(Open):
+    name: Name
+    description: str | None = None
+    enabled: bool = True
+
+
+class DomainUpdate(Open):
+    name: Name | None = None
+    description: str | None = None
+    enabled: bool | None = None
+
+
+class ProjectCreate(Open):
+    name: Name
+    description: str | None = None
+    domain_id: Id | None = None
+    parent_id: Id | None = None
+    enabled: bool = True
+    is_domain: bool = False
+    tags: list[Name] = Field(default_factory=list, max_length=80)
+
+
+class ProjectUpdate(Open):
+    name: Name | None = None
+    description: str | None = None
+    enabled: bool | None = None
+    tags: list[Name] | None = None
+
+
+class UserCreate(Open):
+    name: LongName
+    domain_id: Id | None = None
+    default_project_id: Id | None = None
+    enabled: bool = True
+    password: str | None = None
+    description: str | None = None
+    email: str | None = None
+    options: dict[str, Any] | None = None
+
+
+class UserUpdate(Open):
+    name: LongName | None = None
+    default_project_id: Id | None = None
+    enabled: bool | None = None
+    password: str | None = None
+    description: str | None = None
+    email: str | None = None
+    options: dict[str, Any] | None = None
+
+
+class GroupCreate(Open):
+    name: Name
+    domain_id: Id | None = None
+    description: str | None = None
+
+
+class GroupUpdate(Open):
+    name: Name | None = None
+    description: str | None = None
+
+
+class RoleCreate(Open):
+    name: LongName
+    description: str | None = None
+    domain_id: Id | None = None
+    options: dict[str, Any] | None = None
+
+
+class RoleUpdate(Open):
+    name: LongName | None = None
+    description: str | None = None
+    options: dict[str, Any] | None = None
+
+
+class RegionCreate(Open):
+    id: Annotated[str, StringConstraints(min_length=1, max_length=255)] | None = None
+    description: str | None = None
+    parent_region_id: str | None = None
+
+
+class RegionUpdate(Open):
+    description: str | None = None
+    parent_region_id: str | None = None
+
+
+class ServiceCreate(Open):
+    type: LongName
+    name: str | None = None
+    description: str | None = None
+    enabled: bool = True
+
+
+class ServiceUpdate(Open):
+    type: LongName | None = None
+    name: str | None = None
+    description: str | None = None
+    enabled: bool | None = None
+
+
+class EndpointCreate(Open):
+    service_id: Id
+    interface: str
+    url: Annotated[str, StringConstraints(min_length=1, pattern=r"^[a-zA-Z0-9+.-]+:")]
+    region_id: str | None = None
+    region: str | None = None
+    enabled: bool = True
+
+
+class EndpointUpdate(Open):
+    service_id: Id | None = None
+    interface: str | None = None
+    url: Annotated[str, StringConstraints(min_length=1, pattern=r"^[a-zA-Z0-9+.-]+:")] | None = None
+    region_id: str | None = None
+    region: str | None = None
+    enabled: bool | None = None
+
+
+class DomainBody(Closed):
+    domain: DomainCreate
+
+
+class DomainPatch(Closed):
+    domain: DomainUpdate
+
+
+class ProjectBody(Closed):
+    project: ProjectCreate
+
+
+class ProjectPatch(Closed):
+    project: ProjectUpdate
+
+
+class UserBody(Closed):
+    user: UserCreate
+
+
+class UserPatch(Closed):
+    user: UserUpdate
+
+
+class GroupBody(Closed):
+    group: GroupCreate
+
+
+class GroupPatch(Closed):
+    group: GroupUpdate
+
+
+class RoleBody(Closed):
+    role: RoleCreate
+
+
+class RolePatch(Closed):
+    role: RoleUpdate
+
+
+class RegionBody(Closed):
+    region: RegionCreate
+
+
+class RegionPatch(Closed):
+    region: RegionUpdate
+
+
+class ServiceBody(Closed):
+    service: ServiceCreate
+
+
+class ServicePatch(Closed):
+    service: ServiceUpdate
+
+
+class EndpointBody(Closed):
+    endpoint: EndpointCreate
+
+
+class EndpointPatch(Closed):
+    endpoint: EndpointUpdate
+
+
+class PasswordChange(Closed):
+    original_password: str
+    password: Annotated[str, StringConstraints(min_length=1)]
+
+
+class PasswordChangeBody(Closed):
+    user: PasswordChange
+
+
+class RoleRef(Closed):
+    id: str | None = None
+    name: str | None = None
+
+
+class AppCredCreate(Closed):
+    name: LongName
+    description: str | None = None
+    secret: str | None = None
+    expires_at: datetime.datetime | None = None
+    roles: list[RoleRef] | None = None
+    unrestricted: bool = False
+    access_rules: list[dict[str, Any]] | None = None
+
+
+class AppCredBody(Closed):
+    application_credential: AppCredCreate
+
+
+class AuthBody(Closed):
+    """Only the outer shape; the auth methods are checked by the token service."""
+
+    auth: dict[str, Any]

@@ -1,0 +1,285 @@
+"""``sausage up | down | serve | status``: the one command an operator runs.
+
+``up`` prepares the state dir (database migrations, identity bootstrap, clouds.yaml), then serves
+the API in the foreground, or with ``--detach`` leaves a daemon with a pidfile and returns once the
+API answers. ``down`` stops what ``up`` started; ``--purge`` also removes every host artifact.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import pathlib
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from typing import Any
+
+import yaml
+
+from sausage import config
+
+__all__ = ["main"]
+
+STEPS = 5
+
+
+def _step(n: int, text: str) -> None:
+    print(f"[{n}/{STEPS}] {text}", flush=True)
+
+
+def _secrets(state_dir: pathlib.Path) -> dict[str, str]:
+    """The bootstrap passwords: made once, kept (0600) so a second ``up`` resumes with them."""
+    path = state_dir / "secrets.yaml"
+    if path.exists():
+        loaded = yaml.safe_load(path.read_text()) or {}
+        return {str(k): str(v) for k, v in loaded.items()}
+    values = {"admin_password": secrets.token_urlsafe(18),
+              "demo_password": secrets.token_urlsafe(18)}
+    _write_private(path, yaml.safe_dump(values))
+    return values
+
+
+def _write_private(path: pathlib.Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.chmod(path, 0o600)
+
+
+def _clouds_yaml(settings: config.Settings, passwords: dict[str, str]) -> pathlib.Path:
+    def cloud(user: str, project: str, password: str) -> dict[str, Any]:
+        return {
+            "auth": {
+                "auth_url": f"{settings.public_url}/identity/v3",
+                "username": user, "password": password, "project_name": project,
+                "user_domain_name": "Default", "project_domain_name": "Default",
+            },
+            "region_name": settings.region,
+            "interface": "public",
+            "identity_api_version": 3,
+        }
+
+    document = {"clouds": {
+        "sausage": cloud("admin", "admin", passwords["admin_password"]),
+        "sausage-demo": cloud("demo", "demo", passwords["demo_password"]),
+    }}
+    path = settings.state_dir / "clouds.yaml"
+    _write_private(path, yaml.safe_dump(document, sort_keys=False))
+    return path
+
+
+def _pidfile(state_dir: pathlib.Path) -> pathlib.Path:
+    return state_dir / "sausage.pid"
+
+
+def _running_pid(state_dir: pathlib.Path) -> int | None:
+    try:
+        pid = int(_pidfile(state_dir).read_text().strip())
+        os.kill(pid, 0)
+    except (FileNotFoundError, ValueError, ProcessLookupError):
+        return None
+    except PermissionError:
+        return pid
+    return pid
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _answers(settings: config.Settings) -> bool:
+    try:
+        with urllib.request.urlopen(f"{settings.public_url}/identity/v3", timeout=2) as r:
+            return bool(r.status == 200)
+    except OSError:
+        return False
+
+
+def _settings(args: argparse.Namespace) -> config.Settings:
+    return config.load(
+        pathlib.Path(args.state_dir), port=getattr(args, "port", None),
+        netns=getattr(args, "netns", None),
+    )
+
+
+def _remember_flags(settings: config.Settings) -> None:
+    """Keep the flags of ``up`` in sausage.yaml so ``serve``, ``down`` and a later ``up`` agree."""
+    path = settings.state_dir / "sausage.yaml"
+    current: dict[str, Any] = {}
+    if path.exists():
+        current = yaml.safe_load(path.read_text()) or {}
+    current["port"] = settings.port
+    if settings.netns:
+        current["netns"] = settings.netns
+    path.write_text(yaml.safe_dump(current, sort_keys=False))
+
+
+def _prepare(settings: config.Settings) -> None:
+    from sausage.api import app
+    from sausage.services.runtime import Cloud
+
+    _step(1, f"state dir {settings.state_dir}")
+    settings.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    _remember_flags(settings)
+    passwords = _secrets(settings.state_dir)
+    _step(2, "database: applying migrations")
+    cloud = Cloud(settings)
+    try:
+        _step(3, "identity: domain, roles, admin and demo projects, catalog")
+        cloud.prepare(admin_password=passwords["admin_password"],
+                      demo_password=passwords["demo_password"],
+                      catalog=app.catalog(settings.public_url))
+    finally:
+        cloud.close()
+    path = _clouds_yaml(settings, passwords)
+    _step(4, f"credentials: {path}")
+
+
+def _ready_message(settings: config.Settings) -> str:
+    clouds = settings.state_dir / "clouds.yaml"
+    return (
+        f"Sausage Cloud is up at {settings.public_url}\n"
+        f"Use it with the openstack CLI:\n"
+        f"  export OS_CLIENT_CONFIG_FILE={clouds} OS_CLOUD=sausage\n"
+        f"  openstack token issue\n"
+        f"(OS_CLOUD=sausage-demo is the demo project's member user.)\n"
+        f"Stop it with: sausage down --state-dir {settings.state_dir}"
+    )
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    pid = _running_pid(settings.state_dir)
+    if pid is not None:
+        print(f"Sausage Cloud is already running from {settings.state_dir} (pid {pid}).")
+        print(_ready_message(settings))
+        return 0
+    if not _port_free(settings.host, settings.port):
+        print(f"error: {settings.host}:{settings.port} is in use; choose another with --port",
+              file=sys.stderr)
+        return 1
+    _prepare(settings)
+    if not args.detach:
+        _step(5, f"API: serving on {settings.public_url} (Ctrl-C stops)")
+        print(_ready_message(settings), flush=True)
+        return _serve(settings)
+    _step(5, f"API: starting a daemon on {settings.public_url}")
+    log = open(settings.state_dir / "sausage.log", "ab")
+    subprocess.Popen(
+        [sys.executable, "-m", "sausage.cli", "serve", "--state-dir", str(settings.state_dir)],
+        stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if _answers(settings):
+            print(_ready_message(settings))
+            return 0
+        time.sleep(0.2)
+    print(f"error: the API did not answer within 60 s; see {settings.state_dir}/sausage.log",
+          file=sys.stderr)
+    return 1
+
+
+def _serve(settings: config.Settings) -> int:
+    import uvicorn
+
+    from sausage.api import app
+    from sausage.services.runtime import Cloud
+
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
+    pidfile = _pidfile(settings.state_dir)
+    pidfile.write_text(f"{os.getpid()}\n")
+    cloud = Cloud(settings)
+    try:
+        server = uvicorn.Server(uvicorn.Config(
+            app.build(cloud), host=settings.host, port=settings.port, access_log=False,
+            log_level=settings.log_level, lifespan="off",
+        ))
+        server.run()
+    finally:
+        cloud.close()
+        if pidfile.exists() and pidfile.read_text().strip() == str(os.getpid()):
+            pidfile.unlink()
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    return _serve(_settings(args))
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    state_dir = pathlib.Path(args.state_dir)
+    pid = _running_pid(state_dir)
+    if pid is not None:
+        print(f"stopping pid {pid}")
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and _running_pid(state_dir) == pid:
+            time.sleep(0.1)
+        if _running_pid(state_dir) == pid:
+            os.kill(pid, signal.SIGKILL)
+        _pidfile(state_dir).unlink(missing_ok=True)
+    else:
+        print("nothing running")
+    if args.purge and state_dir.exists():
+        shutil.rmtree(state_dir)
+        print(f"removed {state_dir}")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    pid = _running_pid(settings.state_dir)
+    if pid is None:
+        print("down")
+        return 3
+    print(f"up (pid {pid}) at {settings.public_url}: API "
+          + ("answers" if _answers(settings) else "does not answer"))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="sausage", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def with_state(sp: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        sp.add_argument("--state-dir", default=os.environ.get(
+            "SAUSAGE_STATE_DIR", config.DEFAULT_STATE_DIR))
+        return sp
+
+    up = with_state(sub.add_parser("up", help="prepare and run the all-in-one cloud"))
+    up.add_argument("--port", type=int, help="API port on 127.0.0.1 (default 8000)")
+    up.add_argument("--netns", help="run the host data plane inside this network namespace")
+    up.add_argument("--detach", action="store_true", help="return once ready, leave a daemon")
+    up.set_defaults(fn=cmd_up)
+    serve = with_state(sub.add_parser("serve", help="serve the API of a prepared state dir"))
+    serve.set_defaults(fn=cmd_serve)
+    down = with_state(sub.add_parser("down", help="stop what `up` started"))
+    down.add_argument("--purge", action="store_true", help="also remove every host artifact")
+    down.set_defaults(fn=cmd_down)
+    status = with_state(sub.add_parser("status", help="is it running?"))
+    status.set_defaults(fn=cmd_status)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    result: int = args.fn(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

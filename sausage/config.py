@@ -1,0 +1,71 @@
+"""The one settings object of a Sausage Cloud.
+
+Read from ``<state_dir>/sausage.yaml`` when it exists, then from ``SAUSAGE_<FIELD>`` environment
+variables, then from command-line flags (the CLI passes them as overrides). Everything else in the
+cloud gets its settings from here, never from its own files or globals.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["Settings", "load"]
+
+DEFAULT_STATE_DIR = "/var/lib/sausage"
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    state_dir: pathlib.Path = pathlib.Path(DEFAULT_STATE_DIR)
+    # The API listens on loopback; put a TLS-terminating proxy in front for anything else.
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    # Empty means SQLite in the state dir; set a postgresql+psycopg:// URL for several controllers.
+    database_url: str = ""
+    region: str = "RegionOne"
+    # Keystone's default token lifetime is one hour; tokens are never stored, so this is cheap.
+    token_expiration: int = Field(default=3600, ge=60)
+    fernet_max_active_keys: int = Field(default=3, ge=2)
+    fernet_rotation_seconds: int = Field(default=86400, ge=60)
+    netns: str | None = None
+    log_level: str = "info"
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.state_dir / 'sausage.db'}"
+
+    @property
+    def public_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def fernet_key_dir(self) -> pathlib.Path:
+        return self.state_dir / "fernet-keys"
+
+
+def load(state_dir: pathlib.Path | None = None, **overrides: Any) -> Settings:
+    """Settings for a state dir: its sausage.yaml, then SAUSAGE_* env vars, then ``overrides``.
+
+    Raises ValueError (from pydantic) when a value is not valid.
+    """
+    root = pathlib.Path(state_dir or os.environ.get("SAUSAGE_STATE_DIR") or DEFAULT_STATE_DIR)
+    values: dict[str, Any] = {}
+    config_file = root / "sausage.yaml"
+    if config_file.exists():
+        loaded = yaml.safe_load(config_file.read_text()) or {}
+        if not isinstance(loaded, dict):
+            raise ValueError(f"{config_file} must hold a mapping of settings")
+        values.update(loaded)
+    for name in Settings.model_fields:
+        env = os.environ.get(f"SAUSAGE_{name.upper()}")
+        if env is not None:
+            values[name] = env
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    values["state_dir"] = root
+    return Settings(**values)

@@ -1,0 +1,73 @@
+"""One domain error hierarchy for the whole cloud.
+
+Services raise these; ``api/faults.py`` turns them into each OpenStack service's fault body,
+looked up by class along the MRO. Every error carries its HTTP status as a class attribute.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "SausageError",
+    "BadRequest",
+    "Unauthorized",
+    "Forbidden",
+    "NotFound",
+    "Conflict",
+    "QuotaExceeded",
+    "PayloadTooLarge",
+    "UnsupportedMediaType",
+]
+
+
+class SausageError(Exception):
+    """Base of every error a service raises on purpose."""
+
+    status = 500
+    title = "Internal Server Error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class BadRequest(SausageError):
+    status = 400
+    title = "Bad Request"
+
+
+class Unauthorized(SausageError):
+    """No credentials, or credentials that do not prove who the caller is."""
+
+    status = 401
+    title = "Unauthorized"
+
+
+class Forbidden(SausageError):
+    """The caller is known but policy does not allow the action."""
+
+    status = 403
+    title = "Forbidden"
+
+
+class QuotaExceeded(Forbidden):
+    """Creating this would exceed the project's quota (a 403 in Nova, 413 elsewhere)."""
+
+
+class NotFound(SausageError):
+    status = 404
+    title = "Not Found"
+
+
+class Conflict(SausageError):
+    status = 409
+    title = "Conflict"
+
+
+class PayloadTooLarge(SausageError):
+    status = 413
+    title = "Request Entity Too Large"
+
+
+class UnsupportedMediaType(SausageError):
+    status = 415
+    title = "Unsupported Media Type"

@@ -1,0 +1,89 @@
+"""The API tier: the whole ASGI app in-process, on SQLite and on a real PostgreSQL server.
+
+``api`` gives an ``Api`` helper bound to a fresh cloud (bootstrapped like ``sausage up``) with
+ready-made admin and demo tokens and small builders for users in projects with roles.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from starlette.testclient import TestClient
+
+from sausage import config
+from sausage.api import app as app_module
+from sausage.services.runtime import Cloud
+
+ADMIN_PASSWORD = "admin-secret"
+DEMO_PASSWORD = "demo-secret"
+
+
+def password_auth(name: str, password: str, project: str | None = None,
+                  domain: str = "Default") -> dict[str, Any]:
+    body: dict[str, Any] = {"auth": {"identity": {"methods": ["password"], "password": {
+        "user": {"name": name, "domain": {"name": domain}, "password": password}}}}}
+    if project is not None:
+        body["auth"]["scope"] = {"project": {"name": project, "domain": {"name": domain}}}
+    return body
+
+
+@dataclasses.dataclass
+class Api:
+    client: TestClient
+    cloud: Cloud
+
+    def token(self, name: str, password: str, project: str | None = None) -> str:
+        r = self.client.post("/identity/v3/auth/tokens", json=password_auth(name, password, project))
+        assert r.status_code == 201, r.text
+        return str(r.headers["x-subject-token"])
+
+    @property
+    def admin(self) -> dict[str, str]:
+        return {"X-Auth-Token": self.token("admin", ADMIN_PASSWORD, "admin")}
+
+    def request(self, method: str, path: str, token: dict[str, str] | None = None,
+                **kwargs: Any) -> httpx.Response:
+        headers = {**(token or {}), **kwargs.pop("headers", {})}
+        return self.client.request(method, "/identity/v3" + path, headers=headers, **kwargs)
+
+    def id_of(self, kind: str, name: str) -> str:
+        r = self.request("GET", f"/{kind}s?name={name}", self.admin)
+        assert r.status_code == 200, r.text
+        return str(r.json()[f"{kind}s"][0]["id"])
+
+    def user_in_project(self, role: str = "member", project: str | None = None
+                        ) -> tuple[str, str, dict[str, str]]:
+        """A new user with ``role`` on a (new) project: (user id, project id, its token header)."""
+        admin = self.admin
+        project = project or f"p-{uuid.uuid4().hex[:8]}"
+        r = self.request("POST", "/projects", admin, json={"project": {"name": project}})
+        assert r.status_code in (201, 409), r.text
+        project_id = self.id_of("project", project)
+        name = f"u-{uuid.uuid4().hex[:8]}"
+        r = self.request("POST", "/users", admin, json={"user": {"name": name, "password": "pw"}})
+        assert r.status_code == 201, r.text
+        user_id = r.json()["user"]["id"]
+        role_id = self.id_of("role", role)
+        r = self.request("PUT", f"/projects/{project_id}/users/{user_id}/roles/{role_id}", admin)
+        assert r.status_code == 204, r.text
+        return user_id, project_id, {"X-Auth-Token": self.token(name, "pw", project)}
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def api(request: pytest.FixtureRequest, tmp_path: pathlib.Path) -> Iterator[Api]:
+    url = ""
+    if request.param == "postgres":
+        url = request.getfixturevalue("postgres").new_database()
+    settings = config.load(tmp_path, database_url=url)
+    cloud = Cloud(settings)
+    cloud.prepare(admin_password=ADMIN_PASSWORD, demo_password=DEMO_PASSWORD,
+                  catalog=app_module.catalog(settings.public_url))
+    with TestClient(app_module.build(cloud), base_url="http://127.0.0.1:8000") as client:
+        yield Api(client, cloud)
+    cloud.close()

@@ -1,0 +1,68 @@
+"""The e2e tier: ``sausage up --detach`` on a free loopback port, driven with the real CLI."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import pathlib
+import subprocess
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.conftest import REPO, free_port
+
+BIN = REPO / ".venv" / "bin"
+
+
+@dataclasses.dataclass
+class Cloud:
+    state_dir: pathlib.Path
+    port: int
+
+    @property
+    def auth_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/identity/v3"
+
+    def env(self, cloud: str = "sausage") -> dict[str, str]:
+        return {**os.environ, "OS_CLIENT_CONFIG_FILE": str(self.state_dir / "clouds.yaml"),
+                "OS_CLOUD": cloud}
+
+    def openstack(self, *args: str, cloud: str = "sausage", check: bool = True,
+                  auth: list[str] | None = None) -> subprocess.CompletedProcess[str]:
+        env = self.env(cloud)
+        if auth is not None:
+            env.pop("OS_CLOUD")
+        result = subprocess.run([str(BIN / "openstack"), *(auth or []), *args], env=env,
+                                capture_output=True, text=True, timeout=120)
+        if check:
+            assert result.returncode == 0, f"openstack {' '.join(args)}:\n{result.stderr}"
+        return result
+
+    def json(self, *args: str, **kwargs: Any) -> Any:
+        return json.loads(self.openstack(*args, "-f", "json", **kwargs).stdout)
+
+    def as_user(self, user: str, password: str, project: str) -> list[str]:
+        return ["--os-auth-url", self.auth_url, "--os-username", user, "--os-password", password,
+                "--os-project-name", project, "--os-user-domain-name", "Default",
+                "--os-project-domain-name", "Default", "--os-identity-api-version", "3"]
+
+
+def sausage(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(BIN / "sausage"), *args], capture_output=True, text=True,
+                          timeout=120)
+
+
+@pytest.fixture(scope="module")
+def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
+    state_dir = tmp_path_factory.mktemp("e2e") / "state"
+    port = free_port()
+    up = sausage("up", "--state-dir", str(state_dir), "--port", str(port), "--detach")
+    assert up.returncode == 0, up.stdout + up.stderr
+    try:
+        yield Cloud(state_dir, port)
+    finally:
+        down = sausage("down", "--state-dir", str(state_dir), "--purge")
+        assert down.returncode == 0, down.stderr

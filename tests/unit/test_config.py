@@ -1,0 +1,32 @@
+"""Settings come from sausage.yaml, then SAUSAGE_* variables, then flags."""
+
+from __future__ import annotations
+
+import pathlib
+
+import pydantic
+import pytest
+
+from sausage import config
+
+
+def test_file_then_environment_then_flags(tmp_path: pathlib.Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "sausage.yaml").write_text("port: 9000\nregion: Lab\n")
+    assert config.load(tmp_path).port == 9000
+    monkeypatch.setenv("SAUSAGE_PORT", "9100")
+    assert config.load(tmp_path).port == 9100
+    assert config.load(tmp_path, port=9200).port == 9200
+    assert config.load(tmp_path).region == "Lab"
+
+
+def test_sqlite_in_the_state_dir_unless_a_database_url_is_set(tmp_path: pathlib.Path) -> None:
+    assert config.load(tmp_path).db_url == f"sqlite:///{tmp_path}/sausage.db"
+    url = "postgresql+psycopg://u@db/sausage"
+    assert config.load(tmp_path, database_url=url).db_url == url
+
+
+def test_an_unknown_setting_is_an_error(tmp_path: pathlib.Path) -> None:
+    (tmp_path / "sausage.yaml").write_text("prot: 9000\n")
+    with pytest.raises(pydantic.ValidationError):
+        config.load(tmp_path)

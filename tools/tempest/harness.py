@@ -1,0 +1,418 @@
+"""Run Tempest against a running Sausage Cloud and summarise the result.
+
+Started by ``tools/tempest/run`` with the interpreter of the private tempest
+virtualenv (so PyYAML, python-subunit and testtools are importable).
+
+Steps:
+  1. read ``<state-dir>/clouds.yaml`` (clouds ``sausage`` = admin and
+     ``sausage-demo``) and get an admin token from the identity service;
+  2. look at the token's catalog to see which services really exist, create
+     what Tempest needs in those that do (flavors m1.tiny/m1.small, image
+     ``sausage-test``, external network ``public``), skipping absent services;
+  3. write the workspace ``<state-dir>/tempest/`` (etc/tempest.conf,
+     .stestr.conf, logs/, the include list), run ``tempest run`` in it and keep
+     its whole output in ``tempest-run.log``;
+  4. read the run's subunit stream back from stestr and print passed / failed /
+     skipped per service (tests of a class whose setUpClass skipped or failed
+     count as skipped or failed, selected tests with no result as failed);
+     exit non-zero if anything failed.
+
+Usage: tools/tempest/run [--state-dir DIR] [--list FILE | --regex REGEX]
+                         [--concurrency N] [--list-only]
+
+Settings in ``tools/tempest/extra.conf`` (if present, same ini format) are
+merged last into tempest.conf, to pin feature flags by hand.
+"""
+
+import argparse
+import collections
+import configparser
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+
+import yaml
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+# catalog type -> [service_available] option; absent ones are set False.
+SERVICES = {'compute': 'nova', 'image': 'glance', 'network': 'neutron',
+            'volume': 'cinder', 'dns': 'designate'}
+VOLUME_TYPES = ('block-storage', 'volumev3', 'volumev2', 'volume')
+FLAVORS = {'m1.tiny': (512, 1, 1), 'm1.small': (2048, 1, 20)}  # ram, vcpus, disk
+IMAGE_NAME = 'sausage-test'
+PUBLIC_NET, PUBLIC_CIDR = 'public', '172.24.4.0/24'
+
+
+def log(msg):
+    print('tempest: %s' % msg, file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------- HTTP
+
+_opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def http(method, url, token=None, body=None, data=None, ctype=None):
+    """Plain HTTP call; returns (status, headers, parsed JSON or None)."""
+    headers = {'Accept': 'application/json'}
+    if token:
+        headers['X-Auth-Token'] = token
+    if body is not None:
+        data, ctype = json.dumps(body).encode(), 'application/json'
+    if ctype:
+        headers['Content-Type'] = ctype
+    req = urllib.request.Request(url, data=data, method=method, headers=headers)
+    try:
+        with _opener.open(req, timeout=60) as resp:
+            status, hdrs, raw = resp.status, resp.headers, resp.read()
+    except urllib.error.HTTPError as e:
+        status, hdrs, raw = e.code, e.headers, e.read()
+    try:
+        parsed = json.loads(raw) if raw else None
+    except ValueError:
+        parsed = None
+    return status, hdrs, parsed
+
+
+def call(method, url, token, body=None, ok=(200, 201, 202, 204), **kw):
+    status, _, parsed = http(method, url, token, body, **kw)
+    if status not in ok:
+        raise RuntimeError('%s %s -> %s %s' % (method, url, status, parsed))
+    return parsed or {}
+
+
+# -------------------------------------------------------------------- cloud
+
+class Cloud:
+    """Admin view of the running cloud: token, catalog, endpoints."""
+
+    def __init__(self, cloud):
+        auth = cloud['auth']
+        base = auth['auth_url'].rstrip('/')
+        self.uri_v3 = base if re.search(r'/v3$', base) else base + '/v3'
+        self.region = cloud.get('region_name') or 'RegionOne'
+        self.username, self.password = auth['username'], auth['password']
+        self.project = auth['project_name']
+        self.user_domain = (auth.get('user_domain_name') or
+                            auth.get('domain_name') or 'Default')
+        self.project_domain = (auth.get('project_domain_name') or
+                               auth.get('domain_name') or 'Default')
+        body = {'auth': {
+            'identity': {'methods': ['password'], 'password': {'user': {
+                'name': self.username, 'password': self.password,
+                'domain': {'name': self.user_domain}}}},
+            'scope': {'project': {'name': self.project,
+                                  'domain': {'name': self.project_domain}}}}}
+        try:
+            status, hdrs, parsed = http('POST', self.uri_v3 + '/auth/tokens',
+                                        body=body)
+        except urllib.error.URLError as e:
+            sys.exit('tempest: identity at %s is unreachable: %s'
+                     % (self.uri_v3, e.reason))
+        if status != 201:
+            sys.exit('tempest: cannot get an admin token from %s: %s %s'
+                     % (self.uri_v3, status, parsed))
+        self.token = hdrs['X-Subject-Token']
+        self.catalog = parsed['token'].get('catalog') or []
+
+    def endpoint(self, *types):
+        """Public URL of the first catalog entry of one of these types."""
+        for svc in self.catalog:
+            if svc.get('type') in types:
+                eps = [e for e in svc.get('endpoints', [])
+                       if e.get('interface') == 'public'] or svc['endpoints']
+                eps = [e for e in eps if e.get('region') == self.region] or eps
+                return eps[0]['url'].rstrip('/') if eps else None
+        return None
+
+    def versioned(self, url, version):
+        """Catalog URL with the API version appended unless already there."""
+        return url if re.search(r'/v\d+(\.\d+)?$', url) else url + '/' + version
+
+
+def present_services(cloud):
+    found = {}
+    for kind in SERVICES:
+        types = VOLUME_TYPES if kind == 'volume' else (kind,)
+        for t in types:
+            if cloud.endpoint(t):
+                found[kind] = t
+                break
+    return found
+
+
+def setup_compute(cloud, conf):
+    url = cloud.endpoint('compute')
+    url = re.sub(r'/(\$\(project_id\)s|\$\(tenant_id\)s|[0-9a-f]{32})$', '', url)
+    names = {f['name']: f['id'] for f in
+             call('GET', url + '/flavors', cloud.token).get('flavors', [])}
+    for name, (ram, vcpus, disk) in FLAVORS.items():
+        if name not in names:
+            log('creating flavor %s' % name)
+            names[name] = call('POST', url + '/flavors', cloud.token, {'flavor': {
+                'name': name, 'ram': ram, 'vcpus': vcpus, 'disk': disk}})['flavor']['id']
+    conf['compute']['flavor_ref'] = names['m1.tiny']
+    conf['compute']['flavor_ref_alt'] = names['m1.small']
+    doc = call('GET', url + '/', cloud.token, ok=(200, 300))
+    versions = [doc['version']] if 'version' in doc else doc.get('versions', [])
+    maxes = [v.get('version') for v in versions if v.get('version')]
+    if maxes:
+        conf['compute']['max_microversion'] = max(
+            maxes, key=lambda v: tuple(int(x) for x in v.split('.')))
+
+
+def setup_image(cloud, conf):
+    url = cloud.versioned(cloud.endpoint('image'), 'v2')
+    images = call('GET', url + '/images?name=' + IMAGE_NAME, cloud.token)['images']
+    image = images[0] if images else None
+    if image is None:
+        log('creating image %s' % IMAGE_NAME)
+        image = call('POST', url + '/images', cloud.token, {
+            'name': IMAGE_NAME, 'disk_format': 'raw', 'container_format': 'bare',
+            'visibility': 'public'})
+    if image.get('status') == 'queued':
+        # A blank 1 MiB disk: enough for servers to reach ACTIVE without guest SSH.
+        call('PUT', '%s/images/%s/file' % (url, image['id']), cloud.token,
+             data=b'\0' * (1 << 20), ctype='application/octet-stream')
+    conf['compute']['image_ref'] = conf['compute']['image_ref_alt'] = image['id']
+
+
+def setup_network(cloud, conf):
+    url = cloud.versioned(cloud.endpoint('network'), 'v2.0')
+    nets = call('GET', url + '/networks?name=' + PUBLIC_NET, cloud.token)['networks']
+    if nets:
+        net = nets[0]
+    else:
+        log('creating external network %s' % PUBLIC_NET)
+        net = call('POST', url + '/networks', cloud.token, {'network': {
+            'name': PUBLIC_NET, 'router:external': True}})['network']
+        call('POST', url + '/subnets', cloud.token, {'subnet': {
+            'name': PUBLIC_NET + '-subnet', 'network_id': net['id'],
+            'ip_version': 4, 'cidr': PUBLIC_CIDR}})
+    conf['network']['public_network_id'] = net['id']
+    conf['network']['floating_network_name'] = net['name']
+    exts = call('GET', url + '/extensions', cloud.token).get('extensions', [])
+    conf['network-feature-enabled']['api_extensions'] = ','.join(
+        sorted(e['alias'] for e in exts)) or 'all'
+
+
+# ------------------------------------------------------------------- config
+
+def write_config(cloud, found, ws, path):
+    conf = configparser.ConfigParser(interpolation=None)
+    conf.optionxform = str
+    conf.read_dict({
+        'DEFAULT': {'log_dir': os.path.join(ws, 'logs'),
+                    'log_file': 'tempest.log', 'debug': 'True'},
+        'oslo_concurrency': {'lock_path': os.path.join(ws, 'tempest_lock')},
+        'auth': {'use_dynamic_credentials': 'True',
+                 'create_isolated_networks': 'True',
+                 'default_credentials_domain_name': cloud.project_domain,
+                 'admin_username': cloud.username,
+                 'admin_password': cloud.password,
+                 'admin_project_name': cloud.project,
+                 'admin_domain_name': cloud.project_domain,
+                 'admin_user_domain_name': cloud.user_domain,
+                 'admin_project_domain_name': cloud.project_domain},
+        'identity': {'uri_v3': cloud.uri_v3, 'auth_version': 'v3',
+                     'region': cloud.region, 'v3_endpoint_type': 'public',
+                     'catalog_type': 'identity'},
+        'identity-feature-enabled': {'api_v2': 'False', 'api_v2_admin': 'False',
+                                     'api_v3': 'True', 'trust': 'False',
+                                     'access_rules': 'False',
+                                     'security_compliance': 'False'},
+        'service_available': dict(
+            {opt: str(kind in found) for kind, opt in SERVICES.items()},
+            swift='False', horizon='False'),
+        'validation': {'run_validation': 'False'},
+        'compute': {}, 'network': {}, 'network-feature-enabled': {},
+        'volume': {'catalog_type': found.get('volume', 'block-storage')},
+    })
+    for kind, setup in (('compute', setup_compute), ('image', setup_image),
+                        ('network', setup_network)):
+        if kind in found:
+            setup(cloud, conf)
+    extra = os.path.join(HERE, 'extra.conf')
+    if os.path.exists(extra):
+        conf.read(extra)
+    with open(path, 'w') as f:
+        conf.write(f)
+
+
+def write_stestr_conf(ws):
+    import tempest
+    top = os.path.dirname(os.path.dirname(tempest.__file__))
+    with open(os.path.join(ws, '.stestr.conf'), 'w') as f:
+        f.write('[DEFAULT]\ntest_path=%s\ntop_dir=%s\ngroup_regex=([^\\.]*\\.)*\n'
+                % (os.path.join(top, 'tempest', 'test_discover'), top))
+
+
+# ------------------------------------------------------------ run / summary
+
+def service_of(test_id):
+    """tempest.api.identity.v3... -> identity; designate plugin -> dns."""
+    if test_id.startswith('designate_tempest_plugin'):
+        return 'dns'
+    parts = test_id.split('.')
+    return parts[2] if parts[0] == 'tempest' and len(parts) > 2 else parts[0]
+
+
+def last_results(ws):
+    """{test id or 'setUpClass (pkg.Class)': passed|failed|skipped}, last run."""
+    import subunit
+    import testtools
+    raw = subprocess.run(['stestr', 'last', '--subunit'], cwd=ws,
+                         stdout=subprocess.PIPE, check=False).stdout
+    kinds = {'success': 'passed', 'xfail': 'passed', 'skip': 'skipped',
+             'fail': 'failed', 'uxsuccess': 'failed'}
+    results = {}
+
+    def on_test(test):
+        if test['status'] in kinds:
+            results[test['id'].split('[')[0]] = kinds[test['status']]
+
+    stream = testtools.StreamToDict(on_test)
+    stream.startTestRun()
+    subunit.ByteStreamToStreamResult(io.BytesIO(raw)).run(stream)
+    stream.stopTestRun()
+    return results
+
+
+def summarise(planned, results):
+    """Per-service counts. A test without its own result takes its class's
+    setUpClass outcome (a skipped or broken class), else counts as failed
+    (never run); class fixtures failing on their own count as failures."""
+    counts = collections.defaultdict(collections.Counter)
+    fixtures = {}
+    for key, kind in results.items():
+        m = re.match(r'(\w+) \((.*)\)$', key)       # "setUpClass (pkg.Class)"
+        if m:
+            fixtures[m.group(2)] = kind if m.group(1) == 'setUpClass' else None
+            if kind == 'failed' and m.group(1) != 'setUpClass':
+                counts[service_of(m.group(2))]['failed'] += 1
+    for test in planned:
+        kind = (results.get(test) or
+                fixtures.get(test.rsplit('.', 1)[0]) or 'failed')
+        counts[service_of(test)][kind] += 1
+    for test in set(results) - set(planned):
+        if not re.match(r'\w+ \(', test):
+            counts[service_of(test)][results[test]] += 1
+    return counts
+
+
+def next_stream(ws):
+    try:
+        with open(os.path.join(ws, '.stestr', 'next-stream')) as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+def include_line(test):
+    """Anchor a plain test id so that it does not also select longer names
+    (e.g. test_list_flavors would otherwise select test_list_flavors_*)."""
+    if re.fullmatch(r'[\w.]+', test):
+        return r'^%s(\[.*\])?$' % re.escape(test)
+    return test
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--repo-root', required=True, help=argparse.SUPPRESS)
+    p.add_argument('--state-dir',
+                   default=os.environ.get('SAUSAGE_STATE_DIR', '/var/lib/sausage'))
+    sel = p.add_mutually_exclusive_group()
+    sel.add_argument('--list', help='include list (default: shared interop list)')
+    sel.add_argument('--regex', help='run tests matching this regex instead')
+    p.add_argument('--concurrency', type=int, default=2)
+    p.add_argument('--list-only', action='store_true',
+                   help='only print the tests that would run')
+    args = p.parse_args()
+    clouds_yaml = os.path.join(args.state_dir, 'clouds.yaml')
+    if not args.list_only and not os.path.exists(clouds_yaml):
+        sys.exit('tempest: %s not found: is the cloud running? (--state-dir)'
+                 % clouds_yaml)
+
+    ws = os.path.join(os.path.abspath(args.state_dir), 'tempest')
+    for d in ('etc', 'logs', 'tempest_lock'):
+        os.makedirs(os.path.join(ws, d), exist_ok=True)
+    write_stestr_conf(ws)
+    if not os.path.isdir(os.path.join(ws, '.stestr')):
+        subprocess.run(['stestr', 'init'], cwd=ws, check=True,
+                       stdout=subprocess.DEVNULL)
+    conf_path = os.path.join(ws, 'etc', 'tempest.conf')
+
+    select = []
+    if args.regex:
+        select = ['--regex', args.regex]
+    else:
+        src = args.list or os.path.join(args.repo_root, '..', 'shared',
+                                        'interop-tests.txt')
+        with open(src) as f:
+            tests = [ln.strip() for ln in f
+                     if ln.strip() and not ln.lstrip().startswith('#')]
+        include = os.path.join(ws, 'include-list.txt')
+        with open(include, 'w') as f:
+            f.write(''.join(include_line(t) + '\n' for t in tests))
+        select = ['--include-list', include]
+
+    listing = subprocess.run(
+        ['tempest', 'run', '--list-tests'] + select, cwd=ws,
+        stdout=subprocess.PIPE, universal_newlines=True, check=True).stdout
+    planned = [ln.split('[')[0] for ln in listing.splitlines()
+               if re.fullmatch(r'[\w.]+(\[.*\])?', ln)]
+    if args.list_only:
+        print('\n'.join(sorted(planned)))
+        return 0
+    log('%d tests selected' % len(planned))
+
+    with open(clouds_yaml) as f:
+        clouds = yaml.safe_load(f)['clouds']
+    cloud = Cloud(clouds['sausage'])
+    found = present_services(cloud)
+    log('services in the catalog: identity %s' % ' '.join(
+        '%s(%s)' % (k, v) for k, v in sorted(found.items())))
+    roles = {r['name'] for r in call('GET', cloud.uri_v3 + '/roles',
+                                     cloud.token).get('roles', [])}
+    for role in sorted({'admin', 'member', 'reader'} - roles):
+        log('WARNING: role %r does not exist; dynamic credentials need it' % role)
+    write_config(cloud, found, ws, conf_path)
+    log('wrote %s' % conf_path)
+
+    cmd = (['tempest', 'run', '--config-file', conf_path,
+            '--concurrency', str(args.concurrency)] + select)
+    before = next_stream(ws)
+    log('running: %s (in %s)' % (' '.join(cmd), ws))
+    with open(os.path.join(ws, 'tempest-run.log'), 'wb') as logf:
+        proc = subprocess.Popen(cmd, cwd=ws, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT)
+        for line in proc.stdout:
+            logf.write(line)
+            sys.stdout.buffer.write(line)
+            sys.stdout.flush()
+        rc = proc.wait()
+
+    if next_stream(ws) == before:
+        log('tempest recorded no results (exit %d); see %s/tempest-run.log'
+            % (rc, ws))
+        return rc or 1
+    counts = summarise(planned, last_results(ws))
+    total = collections.Counter()
+    print('\n%-12s %7s %7s %7s' % ('service', 'passed', 'failed', 'skipped'))
+    for svc in sorted(counts):
+        c = counts[svc]
+        total.update(c)
+        print('%-12s %7d %7d %7d' % (svc, c['passed'], c['failed'], c['skipped']))
+    print('tempest: %d passed, %d failed, %d skipped'
+          % (total['passed'], total['failed'], total['skipped']))
+    print('log: %s/tempest-run.log, details: %s/logs/tempest.log' % (ws, ws))
+    return 1 if total['failed'] or rc else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
