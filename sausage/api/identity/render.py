@@ -102,7 +102,7 @@ def app_cred(row: Any, roles: list[Any], base: str, secret: str | None = None) -
     body: dict[str, Any] = {
         "id": row.id, "name": row.name, "description": row.description or None,
         "user_id": row.user_id, "project_id": row.project_id,
-        "expires_at": iso(row.expires_at), "unrestricted": row.unrestricted,
+        "expires_at": _naive_iso(row.expires_at), "unrestricted": row.unrestricted,
         "roles": [{"id": r.id, "name": r.name, "domain_id": r.domain_id} for r in roles],
         "access_rules": [],
         "links": _links(base, f"users/{row.user_id}/application_credentials/{row.id}"),
@@ -175,3 +175,10 @@ def token(t: Token) -> dict[str, Any]:
 
 def collection(key: str, items: list[dict[str, Any]], self_url: str) -> dict[str, Any]:
     return {key: items, "links": {"self": self_url, "previous": None, "next": None}}
+
+
+def _naive_iso(value: datetime.datetime | None) -> str | None:
+    """Application credentials echo their expiry as Keystone stores it: UTC, no zone suffix."""
+    if value is None:
+        return None
+    return value.astimezone(datetime.timezone.utc).replace(tzinfo=None).isoformat()

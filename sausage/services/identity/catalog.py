@@ -176,7 +176,12 @@ def _endpoint_values(s: Session, values: Mapping[str, Any]) -> dict[str, Any]:
         out["service_id"] = values["service_id"]
     region = values.get("region_id") or values.get("region")
     if region:
-        common.get(s, m.Region, region, "region")
+        if values.get("region_id") or s.get(m.Region, region) is not None:
+            common.get(s, m.Region, region, "region")
+        else:
+            # The legacy ``region`` attribute names a region that Keystone creates on demand.
+            s.add(m.Region(id=region, description="", extra={}))
+            s.flush()
         out["region_id"] = region
     for key in ("url", "enabled"):
         if key in values:

@@ -177,6 +177,8 @@ class TokenProvider:
             if parent.application_credential is not None:
                 raise errors.Forbidden("A token from an application credential cannot be rescoped.")
             user = parent.user
+            # Keystone records every method the chain of tokens was proven with.
+            methods = list(dict.fromkeys([*parent.methods, *methods]))
             expires = parent.expires_at.timestamp()
             audit_ids = (audit_ids[0], parent.audit_ids[-1])
             if not scope and parent.project is not None:
