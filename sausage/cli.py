@@ -153,6 +153,7 @@ def _ready_message(settings: config.Settings) -> str:
     return (
         f"Sausage Cloud is up at {settings.public_url}\n"
         f"Use it with the openstack CLI:\n"
+        f"  export PATH={pathlib.Path(sys.prefix) / 'bin'}:$PATH\n"
         f"  export OS_CLIENT_CONFIG_FILE={clouds} OS_CLOUD=sausage\n"
         f"  openstack token issue\n"
         f"(OS_CLOUD=sausage-demo is the demo project's member user.)\n"
@@ -209,6 +210,8 @@ def _serve(settings: config.Settings) -> int:
             log_level=settings.log_level, lifespan="off",
         ))
         server.run()
+    except KeyboardInterrupt:
+        print("Sausage Cloud stopped.", flush=True)
     finally:
         cloud.close()
         if pidfile.exists() and pidfile.read_text().strip() == str(os.getpid()):
