@@ -34,6 +34,11 @@ class Settings(BaseModel):
     fernet_max_active_keys: int = Field(default=3, ge=2)
     fernet_rotation_seconds: int = Field(default=86400, ge=60)
     netns: str | None = None
+    # Per-project image quotas (Glance's image_count_total and image_size_total).
+    image_quota_count: int = Field(default=100, ge=0)
+    image_quota_bytes: int = Field(default=1 << 40, ge=0)
+    # The guest image `sausage up` registers as `sausage-test` (built by tools/testimage).
+    test_image: pathlib.Path | None = None
     log_level: str = "info"
 
     @property
@@ -43,6 +48,10 @@ class Settings(BaseModel):
     @property
     def public_url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def images_dir(self) -> pathlib.Path:
+        return self.state_dir / "images"
 
     @property
     def fernet_key_dir(self) -> pathlib.Path:

@@ -13,6 +13,7 @@ __all__ = [
     "Forbidden",
     "NotFound",
     "Conflict",
+    "Gone",
     "QuotaExceeded",
     "PayloadTooLarge",
     "UnsupportedMediaType",
@@ -61,6 +62,11 @@ class NotFound(SausageError):
 class Conflict(SausageError):
     status = 409
     title = "Conflict"
+
+
+class Gone(SausageError):
+    status = 410
+    title = "Gone"
 
 
 class PayloadTooLarge(SausageError):

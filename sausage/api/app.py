@@ -14,7 +14,7 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 
 from sausage import errors
-from sausage.api import faults, identity, wire
+from sausage.api import faults, identity, image, wire
 from sausage.api.middleware import RequestContext
 from sausage.services.runtime import CatalogEntry, Cloud
 
@@ -23,7 +23,10 @@ __all__ = ["build", "catalog"]
 
 def catalog(public_url: str) -> list[CatalogEntry]:
     """The services this build really serves, as the catalog should list them."""
-    return [CatalogEntry("identity", "keystone", f"{public_url}/identity")]
+    return [
+        CatalogEntry("identity", "keystone", f"{public_url}/identity"),
+        CatalogEntry("image", "glance", f"{public_url}/image"),
+    ]
 
 
 async def root(request: Request) -> Response:
@@ -38,6 +41,8 @@ def build(cloud: Cloud) -> Starlette:
             # Keystone answers its root without a redirect; clients GET it for discovery.
             Route("/identity", identity.versions.root, methods=["GET", "HEAD"]),
             Mount("/identity", routes=identity.ROUTES),
+            Route("/image", image.versions.root, methods=["GET", "HEAD"]),
+            Mount("/image", routes=image.ROUTES),
         ],
         middleware=[Middleware(RequestContext)],
         exception_handlers={

@@ -44,6 +44,11 @@ def _network(status: int, title: str, message: str) -> dict[str, Any]:
     return {"NeutronError": {"type": kind, "message": message, "detail": ""}}
 
 
+def _webob(status: int, title: str, message: str) -> dict[str, Any]:
+    """Glance answers in WebOb's JSON error shape."""
+    return {"code": f"{status} {title}", "title": title, "message": message}
+
+
 def _plain(status: int, title: str, message: str) -> dict[str, Any]:
     return {"code": status, "title": title, "message": message}
 
@@ -53,6 +58,7 @@ RENDERERS: dict[str, Body] = {
     "compute": _compute,
     "volume": _compute,
     "network": _network,
+    "image": _webob,
 }
 
 

@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 
 from sausage import errors
 
-__all__ = ["body", "call", "call_public", "json", "empty", "filters", "base_url", "MAX_BODY"]
+__all__ = ["body", "call", "call_public", "in_thread", "json", "empty", "filters", "base_url", "MAX_BODY"]
 
 T = TypeVar("T")
 M = TypeVar("M", bound=pydantic.BaseModel)
@@ -82,6 +82,11 @@ async def call_public(request: Request, fn: Callable[..., T], *args: Any, **kwar
             return fn(s, *args, **kwargs)
 
     return await run_in_threadpool(work)
+
+
+async def in_thread(fn: Callable[..., T], *args: Any) -> T:
+    """Run blocking work (file I/O, subprocesses) off the event loop."""
+    return await run_in_threadpool(fn, *args)
 
 
 def json(content: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

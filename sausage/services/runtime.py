@@ -11,6 +11,8 @@ from sausage.db.session import Database
 from sausage.services.identity import bootstrap, revocation
 from sausage.services.identity.fernet import KeyRepository
 from sausage.services.identity.tokens import TokenProvider
+from sausage.services.image import bootstrap as image_bootstrap
+from sausage.services.image.store import ImageStore
 
 __all__ = ["Cloud", "CatalogEntry"]
 
@@ -26,6 +28,7 @@ class Cloud:
         self.keys = KeyRepository(settings.fernet_key_dir, settings.fernet_max_active_keys)
         self.keys.setup()
         self.tokens = TokenProvider(self.keys, settings.token_expiration)
+        self.images = ImageStore(settings.images_dir)
 
     def prepare(self, *, admin_password: str, demo_password: str,
                 catalog: list[bootstrap.CatalogEntry]) -> None:
@@ -34,6 +37,8 @@ class Cloud:
         with self.db.transaction() as s:
             bootstrap.bootstrap(s, admin_password=admin_password, demo_password=demo_password,
                                 region=self.settings.region, catalog=catalog)
+        if self.settings.test_image is not None:
+            image_bootstrap.register_test_image(self.db, self.images, self.settings.test_image)
         self.maintain()
 
     def maintain(self) -> None:

@@ -1,6 +1,6 @@
 """All tables, one module per service; importing this package registers every model."""
 
 from sausage.db.models.base import Base
-from sausage.db.models import identity
+from sausage.db.models import identity, image
 
-__all__ = ["Base", "identity"]
+__all__ = ["Base", "identity", "image"]
