@@ -139,6 +139,10 @@ def test_json_patch_adds_replaces_and_removes_but_never_read_only_attributes(api
         {"op": "replace", "path": "/size", "value": 5}])
     assert r.status_code == 403
     assert img(api, "GET", path, admin).json()["name"] == "after"
+    assert img(api, "DELETE", "/images/", admin).status_code == 404
+    draft = img(api, "PATCH", path, admin, headers=PATCH, json=[{"replace": "/name",
+                                                                  "value": "drafted"}])
+    assert draft.json()["name"] == "drafted"
     wrong_type = img(api, "PATCH", path, admin, json=[{"op": "remove", "path": "/name"}])
     assert wrong_type.status_code == 415
 

@@ -61,7 +61,16 @@ def _changes(body: Any) -> list[tuple[str, str, Any]]:
         raise errors.BadRequest("A JSON-patch body is a list of operations.")
     out: list[tuple[str, str, Any]] = []
     for item in body:
-        if not isinstance(item, dict) or "op" not in item or "path" not in item:
+        if not isinstance(item, dict):
+            raise errors.BadRequest("Each operation is a JSON object.")
+        if "op" not in item:
+            # The v2.0 draft form names the operation by its key: {"replace": "/name", ...}.
+            ops = [k for k in ("add", "replace", "remove") if k in item]
+            if len(ops) != 1:
+                raise errors.BadRequest("Each operation needs 'op' and 'path'.")
+            item = {"op": ops[0], "path": item[ops[0]], **(
+                {"value": item["value"]} if "value" in item else {})}
+        if "path" not in item:
             raise errors.BadRequest("Each operation needs 'op' and 'path'.")
         op, path = item["op"], item["path"]
         if op not in ("add", "replace", "remove"):
@@ -111,8 +120,13 @@ async def reactivate(request: Request) -> Response:
     return wire.empty()
 
 
+async def no_id(request: Request) -> Response:
+    raise errors.NotFound("An image id is required in the URL.")
+
+
 ROUTES = [
     Route("/v2/images", collection, methods=["GET", "HEAD", "POST"]),
+    Route("/v2/images/", no_id, methods=["GET", "HEAD", "PATCH", "DELETE"]),
     Route("/v2/images/{id}", member, methods=["GET", "HEAD", "PATCH", "DELETE"]),
     Route("/v2/images/{id}/tags/{tag}", tag, methods=["PUT", "DELETE"]),
     Route("/v2/images/{id}/actions/deactivate", deactivate, methods=["POST"]),
