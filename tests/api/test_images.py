@@ -110,6 +110,7 @@ def test_random_bytes_claimed_as_qcow2_are_refused(api: Api) -> None:
     ({"status": "active"}, 403),
     ({"checksum": "abc"}, 403),
     ({"id": "not-a-uuid"}, 400),
+    ({"os_glance_import": "x"}, 403),
 ])
 def test_bad_image_attributes_are_refused_and_nothing_is_created(
         api: Api, values: dict[str, Any], status: int) -> None:
@@ -269,3 +270,15 @@ def test_the_image_count_quota_is_enforced(api: Api) -> None:
 def test_schemas_are_published(api: Api) -> None:
     for name in ("image", "images", "member", "members"):
         assert img(api, "GET", f"/schemas/{name}", api.admin).json()["name"] == name
+
+
+def test_an_owner_deactivates_an_image_and_then_only_admin_can_download_it(api: Api) -> None:
+    _, _, owner = api.user_in_project()
+    image = create(api, owner)
+    img(api, "PUT", f"/images/{image['id']}/file", owner, content=b"d" * 10, headers=OCTETS)
+    base = f"/images/{image['id']}"
+    assert img(api, "POST", f"{base}/actions/deactivate", owner).status_code == 204
+    assert img(api, "GET", base, owner).json()["status"] == "deactivated"
+    assert img(api, "GET", f"{base}/file", owner).status_code == 403
+    assert img(api, "POST", f"{base}/actions/reactivate", owner).status_code == 204
+    assert img(api, "GET", f"{base}/file", owner).content == b"d" * 10

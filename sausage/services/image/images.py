@@ -150,6 +150,8 @@ def _check_attr(name: str, value: Any, ctx: Context) -> Any:
         if not ctx.is_admin:
             raise errors.Forbidden("Attribute 'owner' can only be set by an administrator.")
     else:  # an extra property
+        if name.startswith("os_glance"):
+            raise errors.Forbidden(f"Attribute '{name}' is reserved.")
         if not isinstance(value, str) or len(value) > 65535:
             raise bad("extra properties are strings")
         if len(name) > 255:
@@ -498,10 +500,9 @@ def readable_data(s: Session, ctx: Context, image_id: str) -> m.Image | None:
 
 
 def set_active_state(s: Session, ctx: Context, image_id: str, active: bool) -> None:
-    """POST actions/deactivate and actions/reactivate (admin only, as in Glance)."""
+    """POST actions/deactivate and actions/reactivate (the owner's members, or admin)."""
     row = _load(s, ctx, image_id)
-    if not ctx.is_admin:
-        raise errors.Forbidden("You are not authorized to (de)activate images.")
+    _may_modify(ctx, row)
     allowed_from = ("deactivated", "active") if active else ("active", "deactivated")
     if row.status not in allowed_from:
         raise errors.BadRequest(f"Not allowed to (de)activate an image in status {row.status}.")
