@@ -19,7 +19,7 @@ tempest: install    ## Tempest against the running cloud: make tempest [TEMPEST_
 	tools/tempest/run --state-dir $(STATE_DIR) $(TEMPEST_ARGS)
 
 bench: install      ## benchmarks that print figures
-	$(VENV)/bin/python bench/identity
+	for b in bench/*; do $(VENV)/bin/python $$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) .tempest-venv .mypy_cache .pytest_cache
