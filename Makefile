@@ -9,8 +9,10 @@ PORT ?= 8000
 install:            ## apt packages and the virtualenv at .venv
 	tools/install
 
-up: install         ## install, then run the all-in-one cloud in the foreground
-	$(VENV)/bin/sausage up --state-dir $(STATE_DIR) --port $(PORT)
+up: install         ## install, build the test guest, then run the all-in-one cloud
+	tools/testimage/build --out .cache/testimage
+	$(VENV)/bin/sausage up --state-dir $(STATE_DIR) --port $(PORT) \
+	  --test-image .cache/testimage/disk.qcow2
 
 test: install       ## the whole test suite (static checks, unit, API on SQLite and PostgreSQL, e2e)
 	tools/run-tests

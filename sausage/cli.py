@@ -109,9 +109,11 @@ def _answers(settings: config.Settings) -> bool:
 
 
 def _settings(args: argparse.Namespace) -> config.Settings:
+    test_image = getattr(args, "test_image", None)
     return config.load(
         pathlib.Path(args.state_dir), port=getattr(args, "port", None),
         netns=getattr(args, "netns", None),
+        test_image=pathlib.Path(test_image).resolve() if test_image else None,
     )
 
 
@@ -124,6 +126,8 @@ def _remember_flags(settings: config.Settings) -> None:
     current["port"] = settings.port
     if settings.netns:
         current["netns"] = settings.netns
+    if settings.test_image:
+        current["test_image"] = str(settings.test_image)
     path.write_text(yaml.safe_dump(current, sort_keys=False))
 
 
@@ -138,7 +142,9 @@ def _prepare(settings: config.Settings) -> None:
     _step(2, "database: applying migrations")
     cloud = Cloud(settings)
     try:
-        _step(3, "identity: domain, roles, admin and demo projects, catalog")
+        _step(3, "identity: domain, roles, admin and demo projects, catalog"
+              + (f"; image {settings.test_image.name} as sausage-test" if settings.test_image
+                 else ""))
         cloud.prepare(admin_password=passwords["admin_password"],
                       demo_password=passwords["demo_password"],
                       catalog=app.catalog(settings.public_url))
@@ -267,6 +273,7 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument("--port", type=int, help="API port on 127.0.0.1 (default 8000)")
     up.add_argument("--netns", help="run the host data plane inside this network namespace")
     up.add_argument("--detach", action="store_true", help="return once ready, leave a daemon")
+    up.add_argument("--test-image", help="register this qcow2 as the public image sausage-test")
     up.set_defaults(fn=cmd_up)
     serve = with_state(sub.add_parser("serve", help="serve the API of a prepared state dir"))
     serve.set_defaults(fn=cmd_serve)

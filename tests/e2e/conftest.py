@@ -59,7 +59,12 @@ def sausage(*args: str) -> subprocess.CompletedProcess[str]:
 def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
     state_dir = tmp_path_factory.mktemp("e2e") / "state"
     port = free_port()
-    up = sausage("up", "--state-dir", str(state_dir), "--port", str(port), "--detach")
+    image_dir = REPO / ".cache" / "testimage"
+    build = subprocess.run([str(REPO / "tools" / "testimage" / "build"), "--out", str(image_dir)],
+                           capture_output=True, text=True, timeout=600)
+    assert build.returncode == 0, build.stdout + build.stderr
+    up = sausage("up", "--state-dir", str(state_dir), "--port", str(port), "--detach",
+                 "--test-image", str(image_dir / "disk.qcow2"))
     assert up.returncode == 0, up.stdout + up.stderr
     try:
         yield Cloud(state_dir, port)

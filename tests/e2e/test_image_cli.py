@@ -9,6 +9,14 @@ import subprocess
 from tests.e2e.conftest import Cloud
 
 
+def test_up_registered_the_test_guest_as_a_public_image(cloud: Cloud) -> None:
+    image = cloud.json("image", "show", "sausage-test")
+    assert (image["status"], image["visibility"], image["disk_format"]) == (
+        "active", "public", "qcow2")
+    demo = cloud.json("image", "list", cloud="sausage-demo")
+    assert "sausage-test" in [i["Name"] for i in demo]
+
+
 def test_image_lifecycle_and_sharing(cloud: Cloud, tmp_path: pathlib.Path) -> None:
     disk = tmp_path / "disk.qcow2"
     subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(disk), "32M"], check=True)
