@@ -14,7 +14,7 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 
 from sausage import errors
-from sausage.api import faults, identity, image, wire
+from sausage.api import compute, faults, identity, image, internal, microversion, wire
 from sausage.api.middleware import RequestContext
 from sausage.services.runtime import CatalogEntry, Cloud
 
@@ -26,6 +26,7 @@ def catalog(public_url: str) -> list[CatalogEntry]:
     return [
         CatalogEntry("identity", "keystone", f"{public_url}/identity"),
         CatalogEntry("image", "glance", f"{public_url}/image"),
+        CatalogEntry("compute", "nova", f"{public_url}/compute/v2.1"),
     ]
 
 
@@ -43,8 +44,12 @@ def build(cloud: Cloud) -> Starlette:
             Mount("/identity", routes=identity.ROUTES),
             Route("/image", image.versions.root, methods=["GET", "HEAD"]),
             Mount("/image", routes=image.ROUTES),
+            Route("/compute", compute.versions.root, methods=["GET", "HEAD"]),
+            Mount("/compute", routes=compute.ROUTES),
+            Mount("/internal", routes=internal.ROUTES),
         ],
-        middleware=[Middleware(RequestContext)],
+        middleware=[Middleware(RequestContext),
+                    Middleware(microversion.Microversions, services=(microversion.COMPUTE,))],
         exception_handlers={
             errors.SausageError: faults.handle,
             HTTPException: faults.handle,

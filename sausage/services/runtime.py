@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import datetime
 import logging
+import os
+import pathlib
+import secrets
 
 from sausage.config import Settings
 from sausage.db.session import Database
+from sausage.services.compute import flavors
 from sausage.services.identity import bootstrap, revocation
 from sausage.services.identity.fernet import KeyRepository
 from sausage.services.identity.tokens import TokenProvider
@@ -29,6 +33,7 @@ class Cloud:
         self.keys.setup()
         self.tokens = TokenProvider(self.keys, settings.token_expiration)
         self.images = ImageStore(settings.images_dir)
+        self.agent_key = _agent_key(settings.state_dir / "agent-key")
 
     def prepare(self, *, admin_password: str, demo_password: str,
                 catalog: list[bootstrap.CatalogEntry]) -> None:
@@ -37,6 +42,7 @@ class Cloud:
         with self.db.transaction() as s:
             bootstrap.bootstrap(s, admin_password=admin_password, demo_password=demo_password,
                                 region=self.settings.region, catalog=catalog)
+            flavors.ensure_defaults(s)
         if self.settings.test_image is not None:
             image_bootstrap.register_test_image(self.db, self.images, self.settings.test_image)
         self.maintain()
@@ -52,3 +58,13 @@ class Cloud:
 
     def close(self) -> None:
         self.db.dispose()
+
+
+def _agent_key(path: pathlib.Path) -> str:
+    """The secret an agent presents to register its host (made once, kept 0600)."""
+    if not path.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(32))
+    return path.read_text().strip()

@@ -59,5 +59,6 @@ class Base(DeclarativeBase):
     type_annotation_map: dict[Any, Any] = {
         datetime.datetime: UTCDateTime,
         dict[str, Any]: JSON,
+        dict[str, Any] | None: JSON,
         list[Any]: JSON,
     }

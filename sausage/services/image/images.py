@@ -26,7 +26,7 @@ __all__ = [
     "ImageView", "DISK_FORMATS", "CONTAINER_FORMATS", "VISIBILITIES", "READ_ONLY", "BASE_ATTRS",
     "create", "get", "list_images", "update", "delete", "add_tag", "remove_tag",
     "begin_upload", "finish_upload", "fail_upload", "readable_data", "set_active_state",
-    "Quota",
+    "Quota", "mark_saving",
 ]
 
 DISK_FORMATS = ("ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi", "iso",
@@ -486,6 +486,12 @@ def fail_upload(s: Session, image_id: str) -> None:
     """A failed upload leaves the image queued again, as Glance does."""
     s.execute(sql_update(m.Image).where(m.Image.id == image_id, m.Image.status == "saving")
               .values(status="queued", updated_at=utcnow()))
+
+
+def mark_saving(s: Session, image_id: str) -> None:
+    """A snapshot is being written into this image by a host (createImage)."""
+    s.execute(sql_update(m.Image).where(m.Image.id == image_id, m.Image.status == "queued")
+              .values(status="saving", updated_at=utcnow()))
 
 
 def readable_data(s: Session, ctx: Context, image_id: str) -> m.Image | None:

@@ -1,0 +1,1 @@
+"""Compute (Nova semantics): flavors, keypairs, servers, scheduling, hosts, quotas."""

@@ -1,0 +1,39 @@
+"""Image data as hosts see it: base images they download and snapshots they upload."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sausage import errors
+from sausage.db.models import compute as m
+from sausage.db.models import image as im
+
+__all__ = ["readable", "check_upload", "discard"]
+
+
+def readable(s: Session, image_id: str) -> im.Image:
+    """An active image whose data a host may fetch to boot a server."""
+    row = s.get(im.Image, image_id)
+    if row is None or row.status not in ("active", "deactivated"):
+        raise errors.NotFound(f"No active image {image_id}.")
+    return row
+
+
+def check_upload(s: Session, host: m.Host, image_id: str) -> None:
+    """Only the host of the server being snapshotted may write the snapshot's data."""
+    for srv in s.scalars(select(m.Server).where(m.Server.host_id == host.id,
+                                                m.Server.deleted.is_(False))):
+        if any(p["image_id"] == image_id for p in srv.observed.get("pending_snapshots", [])):
+            row = s.get(im.Image, image_id)
+            if row is None or row.status != "saving":
+                raise errors.Conflict(f"Image {image_id} is not waiting for snapshot data.")
+            return
+    raise errors.Forbidden(f"This host has no pending snapshot into image {image_id}.")
+
+
+def discard(s: Session, image_id: str) -> None:
+    """A snapshot that failed on the host: its image goes away, as in Nova."""
+    row = s.get(im.Image, image_id)
+    if row is not None and row.status in ("queued", "saving"):
+        s.delete(row)
