@@ -17,6 +17,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from typing import Any
@@ -200,6 +201,49 @@ def cmd_up(args: argparse.Namespace) -> int:
     return 1
 
 
+class AgentSupervisor(threading.Thread):
+    """Runs the all-in-one's compute agent as a child process and restarts it if it dies
+    (the agent re-attaches to the running VMs, so a crash costs nothing but a few seconds)."""
+
+    def __init__(self, settings: config.Settings) -> None:
+        super().__init__(name="agent-supervisor", daemon=True)
+        self.settings = settings
+        self.stopping = threading.Event()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        log = open(self.settings.state_dir / "agent.log", "ab")
+        return subprocess.Popen(
+            [sys.executable, "-m", "sausage.cli", "agent", "--state-dir",
+             str(self.settings.state_dir)],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+
+    def run(self) -> None:
+        delay = 1.0
+        while not self.stopping.is_set():
+            started = time.monotonic()
+            self.process = self._spawn()
+            code = self.process.wait()
+            if self.stopping.is_set():
+                return
+            delay = 1.0 if time.monotonic() - started > 60 else min(delay * 2, 30.0)
+            logging.getLogger("sausage").warning(
+                "the compute agent exited (%s); restarting it in %.0f s", code, delay)
+            self.stopping.wait(delay)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        process = self.process
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 def _serve(settings: config.Settings) -> int:
     import uvicorn
 
@@ -210,6 +254,8 @@ def _serve(settings: config.Settings) -> int:
     pidfile = _pidfile(settings.state_dir)
     pidfile.write_text(f"{os.getpid()}\n")
     cloud = Cloud(settings)
+    agent = AgentSupervisor(settings)
+    agent.start()
     try:
         server = uvicorn.Server(uvicorn.Config(
             app.build(cloud), host=settings.host, port=settings.port, access_log=False,
@@ -219,6 +265,7 @@ def _serve(settings: config.Settings) -> int:
     except KeyboardInterrupt:
         print("Sausage Cloud stopped.", flush=True)
     finally:
+        agent.stop()
         cloud.close()
         if pidfile.exists() and pidfile.read_text().strip() == str(os.getpid()):
             pidfile.unlink()
@@ -227,6 +274,33 @@ def _serve(settings: config.Settings) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     return _serve(_settings(args))
+
+
+def cmd_agent(args: argparse.Namespace) -> int:
+    """One compute host: ``sausage agent`` next to ``up``, or with --netns as another host."""
+    from sausage.agent import config as agent_config
+    from sausage.agent import loop
+
+    settings = config.load(pathlib.Path(args.state_dir))
+    overrides = {"host_name": args.host_name, "netns": args.netns,
+                 "api_url": args.api_url, "vcpus": args.vcpus, "memory_mb": args.memory_mb}
+    if args.agent_dir:
+        overrides["state_dir"] = pathlib.Path(args.agent_dir)
+    cfg = agent_config.from_settings(settings, **overrides)
+    return loop.run(cfg)
+
+
+def _purge_host(state_dir: pathlib.Path) -> None:
+    """Remove what the agents under this state dir left on the host: VMs and their files."""
+    from sausage.agent.drivers import qemu
+
+    for agent_dir in [state_dir / "agent", *sorted(state_dir.glob("agent-*"))]:
+        if not (agent_dir / "instances").is_dir():
+            continue
+        driver = qemu.QemuDriver(agent_dir, accel="tcg")
+        for server_id in driver.server_ids():
+            print(f"removing VM {server_id}")
+            driver.destroy(server_id)
 
 
 def cmd_down(args: argparse.Namespace) -> int:
@@ -244,6 +318,7 @@ def cmd_down(args: argparse.Namespace) -> int:
     else:
         print("nothing running")
     if args.purge and state_dir.exists():
+        _purge_host(state_dir)
         shutil.rmtree(state_dir)
         print(f"removed {state_dir}")
     return 0
@@ -280,6 +355,14 @@ def parser() -> argparse.ArgumentParser:
     down = with_state(sub.add_parser("down", help="stop what `up` started"))
     down.add_argument("--purge", action="store_true", help="also remove every host artifact")
     down.set_defaults(fn=cmd_down)
+    agent = with_state(sub.add_parser("agent", help="run a compute host's agent"))
+    agent.add_argument("--host-name", help="the host's name in the cloud (default: hostname)")
+    agent.add_argument("--netns", help="run this host's data plane in this network namespace")
+    agent.add_argument("--api-url", help="the API to report to (default: this state dir's)")
+    agent.add_argument("--agent-dir", help="this agent's state (default: <state-dir>/agent)")
+    agent.add_argument("--vcpus", type=int, help="vCPUs to offer (default: the host's)")
+    agent.add_argument("--memory-mb", type=int, help="RAM to offer (default: the host's)")
+    agent.set_defaults(fn=cmd_agent)
     status = with_state(sub.add_parser("status", help="is it running?"))
     status.set_defaults(fn=cmd_status)
     return p

@@ -33,7 +33,7 @@ class Service:
         return f"{version[0]}.{version[1]}"
 
 
-COMPUTE = Service("compute", "/compute", (2, 1), (2, 26), "x-openstack-nova-api-version")
+COMPUTE = Service("compute", "/compute", (2, 1), (2, 37), "x-openstack-nova-api-version")
 
 
 def of(request: Request) -> tuple[int, int]:

@@ -101,9 +101,8 @@ class ObservedServer(TypedDict):
     snapshot_errors: NotRequired[dict[str, str]]  # str(seq) → message
     console_tail: NotRequired[str]  # the last 64 KiB of the serial log, when it changed
     ready: NotRequired[bool]  # the guest printed its ready marker (test image) — informational
-    # The agent is acting on this server right now: a transient state (stopped during a hard
-    # reboot, a resize, a start not yet done) is not news. Not busy, desired power "running" and
-    # state "stopped" means the guest died (or powered itself off): the agent leaves it stopped.
+    # The agent is acting on this server right now (actions planned or in flight): a transient
+    # state, such as stopped in the middle of a hard reboot, is not news.
     busy: NotRequired[bool]
 
 

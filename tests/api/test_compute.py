@@ -102,18 +102,20 @@ def test_the_compute_root_lists_versions_with_the_documented_maximum(api: Api) -
     r = api.client.get("/compute/")
     versions = r.json()["versions"]
     assert versions[0]["id"] == "v2.0"
-    assert (versions[1]["min_version"], versions[1]["version"]) == ("2.1", "2.26")
+    assert (versions[1]["min_version"], versions[1]["version"]) == ("2.1", "2.37")
 
 
-@pytest.mark.parametrize("asked,status", [("compute 2.26", 200), ("compute latest", 200),
+@pytest.mark.parametrize("asked,status", [("compute 2.26", 200), ("compute 2.37", 200),
+                                          ("compute latest", 200),
                                           ("compute 2.99", 406), ("compute two", 400)])
 def test_microversions_are_negotiated_and_echoed(api: Api, asked: str, status: int) -> None:
     r = api.client.get("/compute/v2.1/flavors",
                        headers={**api.admin, "OpenStack-API-Version": asked})
     assert r.status_code == status
     if status == 200:
-        assert r.headers["openstack-api-version"] == "compute 2.26"
-        assert r.headers["x-openstack-nova-api-version"] == "2.26"
+        expected = "2.26" if asked.endswith("2.26") else "2.37"
+        assert r.headers["openstack-api-version"] == f"compute {expected}"
+        assert r.headers["x-openstack-nova-api-version"] == expected
 
 
 def test_default_flavors_exist_and_only_admin_manages_flavors(api: Api) -> None:
@@ -414,3 +416,13 @@ def test_admin_views_hosts_zones_and_usage(api: Api, host: Host) -> None:
     _, _, member = api.user_in_project()
     assert nova(api, "GET", "/os-hypervisors", member).status_code == 403
     assert nova(api, "GET", "/os-simple-tenant-usage", api.admin).status_code == 200
+
+
+def test_from_2_37_a_server_must_say_what_networks_it_wants(api: Api, host: Host) -> None:
+    body = {"server": {"name": "n", "imageRef": image_id(api), "flavorRef": "1"}}
+    assert nova(api, "POST", "/servers", api.admin, "2.37", json=body).status_code == 400
+    body["server"]["networks"] = "none"
+    assert nova(api, "POST", "/servers", api.admin, "2.37", json=body).status_code == 202
+    assert nova(api, "GET", "/os-networks", api.admin, "2.37").status_code == 404
+    quota = nova(api, "GET", "/os-quota-sets/x", api.admin, "2.37").json()["quota_set"]
+    assert "floating_ips" not in quota

@@ -26,7 +26,8 @@ def _admin_hosts(s: Session, ctx: Context) -> list[Any]:
     return hosts.list_hosts(s)
 
 
-def _hypervisor(h: Any, detail: bool, numeric: int) -> dict[str, Any]:
+def _hypervisor(h: Any, detail: bool, numeric: int, cpu_info_object: bool = False
+                ) -> dict[str, Any]:
     state = "up" if hosts.is_alive(h) else "down"
     body: dict[str, Any] = {"id": numeric, "hypervisor_hostname": h.name,
                             "state": state, "status": "enabled" if h.enabled else "disabled"}
@@ -38,7 +39,7 @@ def _hypervisor(h: Any, detail: bool, numeric: int) -> dict[str, Any]:
             "free_disk_gb": h.disk_gb - h.used_disk_gb, "hypervisor_type": "QEMU",
             "hypervisor_version": 7002000, "current_workload": 0, "running_vms": 0,
             "disk_available_least": h.disk_gb - h.used_disk_gb, "host_ip": "127.0.0.1",
-            "cpu_info": "{}", "service": {"host": h.name, "id": numeric,
+            "cpu_info": {} if cpu_info_object else "{}", "service": {"host": h.name, "id": numeric,
                                           "disabled_reason": h.disabled_reason}})
     return body
 
@@ -46,8 +47,18 @@ def _hypervisor(h: Any, detail: bool, numeric: int) -> dict[str, Any]:
 async def hypervisors(request: Request) -> Response:
     detail = request.url.path.endswith("/detail")
     rows = await wire.call(request, _admin_hosts)
-    return wire.json({"hypervisors": [_hypervisor(h, detail, i + 1)
-                                      for i, h in enumerate(rows)]})
+    items = [_hypervisor(h, detail, i + 1, common.at_least(request, 2, 28))
+             for i, h in enumerate(rows)]
+    if common.at_least(request, 2, 33):
+        marker = request.query_params.get("marker")
+        if marker is not None:
+            ids = [str(x["id"]) for x in items]
+            if marker not in ids:
+                raise errors.BadRequest(f"marker [{marker}] not found")
+            items = items[ids.index(marker) + 1:]
+        if "limit" in request.query_params:
+            items = items[:int(request.query_params["limit"])]
+    return wire.json({"hypervisors": items})
 
 
 async def hypervisor(request: Request) -> Response:
@@ -55,7 +66,8 @@ async def hypervisor(request: Request) -> Response:
     wanted = request.path_params["id"]
     for i, h in enumerate(rows):
         if str(i + 1) == wanted or h.id == wanted:
-            return wire.json({"hypervisor": _hypervisor(h, True, i + 1)})
+            return wire.json({"hypervisor": _hypervisor(h, True, i + 1,
+                                                        common.at_least(request, 2, 28))})
     raise errors.NotFound(f"Hypervisor with ID {wanted} could not be found.")
 
 

@@ -23,7 +23,9 @@ NETWORK_QUOTAS = {"floating_ips": -1, "fixed_ips": -1, "security_groups": -1,
                   "security_group_rules": -1}
 
 
-def _quota_set(limits: dict[str, int]) -> dict[str, int]:
+def _quota_set(request: Request, limits: dict[str, int]) -> dict[str, int]:
+    if common.at_least(request, 2, 36):
+        return dict(limits)
     return {**limits, **NETWORK_QUOTAS}
 
 
@@ -50,7 +52,7 @@ async def quota_set(request: Request) -> Response:
             quotas.update(s, ctx, project_id, clean)
             return quotas.limits(s, project_id)
 
-        return wire.json({"quota_set": _quota_set(await wire.call(request, update))})
+        return wire.json({"quota_set": _quota_set(request, await wire.call(request, update))})
     if request.method == "DELETE":
         await wire.call(request, quotas.reset, project_id)
         return wire.empty(202)
@@ -62,7 +64,7 @@ async def quota_set(request: Request) -> Response:
 
     limits, used = await wire.call(request, show)
     shown: dict[str, Any] = {"id": project_id}
-    for key, limit in _quota_set(limits).items():
+    for key, limit in _quota_set(request, limits).items():
         shown[key] = ({"limit": limit, "in_use": used.get(key, 0), "reserved": 0}
                       if detail else limit)
     return wire.json({"quota_set": shown})
@@ -71,7 +73,7 @@ async def quota_set(request: Request) -> Response:
 async def quota_defaults(request: Request) -> Response:
     await wire.call(request, lambda s, ctx: None)
     return wire.json({"quota_set": {"id": request.path_params["project_id"],
-                                    **_quota_set(dict(quotas.DEFAULTS))}})
+                                    **_quota_set(request, dict(quotas.DEFAULTS))}})
 
 
 async def limits(request: Request) -> Response:

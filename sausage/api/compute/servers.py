@@ -54,6 +54,9 @@ def _create_schema(request: Request) -> dict[str, Any]:
     if common.at_least(request, 2, 26):
         server["properties"]["tags"] = {"type": "array", "maxItems": 50, "items": {
             "type": "string", "minLength": 1, "maxLength": 60, "pattern": "^[^,/]*$"}}
+    if common.at_least(request, 2, 37):
+        # From 2.37 a server says what networks it wants: a list, "auto" or "none".
+        server["required"] = [*server["required"], "networks"]
     return {"type": "object",
             "properties": {"server": server,
                            "os:scheduler_hints": {"type": "object"},

@@ -1,0 +1,406 @@
+"""The agent's main loop: register, then forever watch → observe → plan → act → report.
+
+Called by the CLI (``sausage agent``, and ``sausage up`` for the all-in-one) as
+``run(config) -> int``. One iteration: GET the desired state (a long-poll on its revision, at
+most ``resync_seconds`` long, so a full resync happens at least that often), observe the host
+through the QEMU driver, plan with the pure planner, hand each server's actions to a worker
+thread, and POST the observed state (the heartbeat). A server with actions in flight is left
+out of planning until they finish, and is reported ``busy``; the loop polls every second while
+anything is in flight. A failed action puts its server in "error" with the message and stops
+that server's remaining actions; other servers carry on.
+
+The VMs are separate daemonized QEMU processes: SIGTERM stops the loop (after the actions in
+flight) and leaves them running; the next start finds them again.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import logging
+import os
+import pathlib
+import signal
+import threading
+import time
+import types
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import yaml
+
+from sausage.agent import config as agent_config
+from sausage.agent import observe
+from sausage.agent.client import Client, ClientError, CredentialRefused
+from sausage.agent.drivers import images, qemu
+from sausage.agent.plan import compute
+from sausage.contract import host as contract
+
+__all__ = ["run", "Agent"]
+
+log = logging.getLogger("sausage.agent")
+
+BUSY_POLL = 1.0  # seconds between iterations while actions are in flight
+# For a while after acting on a server (a guest booting), report every few seconds rather than
+# every resync, so `openstack console log show` follows the boot.
+BOOT_POLL = 2.0
+BOOT_WINDOW = 30.0
+MAX_BACKOFF = 30.0
+KEEP_SNAPSHOT_SEQS = 32
+
+
+class _Shutdown(BaseException):
+    """Raised by the signal handler to leave a long-poll at once (not an Exception, so the
+    loop's catch-all does not swallow it)."""
+
+
+def run(cfg: agent_config.AgentConfig, *, stop: threading.Event | None = None,
+        client: Client | None = None) -> int:
+    """Run the agent until SIGTERM/SIGINT (or until ``stop`` is set); returns the exit code.
+
+    VMs keep running after it returns. Raises qemu.DriverError when ``virt_type`` cannot be
+    honoured (kvm asked for, but no kvm_intel/kvm_amd).
+    """
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO,
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # One line per long-poll and report is noise; the agent logs what it does instead.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    agent = Agent(cfg, client=client, stop=stop)
+    with _signals(agent):
+        return agent.run()
+
+
+@contextlib.contextmanager
+def _signals(agent: Agent) -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: types.FrameType | None) -> None:
+        log.info("%s: stopping the agent (VMs keep running)", signal.Signals(signum).name)
+        agent.stop.set()
+        if agent.interruptible:
+            raise _Shutdown()
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+
+
+class Agent:
+    def __init__(self, cfg: agent_config.AgentConfig, *, client: Client | None = None,
+                 stop: threading.Event | None = None,
+                 driver: qemu.QemuDriver | None = None) -> None:
+        self.cfg = cfg
+        self.stop = stop or threading.Event()
+        self.client = client or Client(cfg.api_url)
+        self.driver = driver or qemu.QemuDriver(
+            cfg.state_dir, accel=qemu.choose_accel(cfg.virt_type), netns=cfg.netns,
+            stop_timeout=cfg.stop_timeout)
+        self.capacity = observe.capacity(cfg)
+        self.host_id: str | None = None
+        self.interruptible = False
+        self._pool = concurrent.futures.ThreadPoolExecutor(cfg.workers,
+                                                           thread_name_prefix="agent-act")
+        self._jobs: dict[str, concurrent.futures.Future[None]] = {}
+        self._wake = threading.Event()
+        self._console = observe.ConsoleTracker()
+        self._acted_at: dict[str, float] = {}  # server id → when its last actions were handed out
+        self._foreign: set[str] = set()
+
+    # -- the loop ----------------------------------------------------------------------------------
+    def run(self) -> int:
+        cfg = self.cfg
+        log.info("agent for host %s: state %s, API %s, %s, %d vCPU / %d MiB / %d GiB%s",
+                 cfg.host_name, cfg.state_dir, cfg.api_url, self.driver.accel, *self.capacity,
+                 f", netns {cfg.netns}" if cfg.netns else "")
+        desired: contract.Desired | None = None
+        failures = 0
+        try:
+            while not self.stop.is_set():
+                try:
+                    if self.host_id is None:
+                        self._register()
+                    new = self._fetch(desired)
+                    if new is not None:
+                        if desired is None or new["revision"] != desired["revision"]:
+                            log.info("desired state revision %d: %d servers", new["revision"],
+                                     len(new["servers"]))
+                        desired = new
+                    if desired is not None and not self.stop.is_set():
+                        self._converge(desired)
+                    failures = 0
+                except CredentialRefused as e:
+                    log.warning("the API refused this host's credential (%s); registering "
+                                "again", e.message)
+                    self._forget_credential()
+                    desired = None
+                except ClientError as e:
+                    failures += 1
+                    delay = min(MAX_BACKOFF, 2.0 ** min(failures, 5))
+                    log.warning("internal API: %s; retrying in %.0f s", e.message, delay)
+                    self.stop.wait(delay)
+                except Exception:  # a bug or a host oddity: the agent must not die of it
+                    failures += 1
+                    delay = min(MAX_BACKOFF, 2.0 ** min(failures, 5))
+                    log.exception("agent loop failed; retrying in %.0f s", delay)
+                    self.stop.wait(delay)
+        except _Shutdown:
+            pass
+        finally:
+            self._shutdown()
+        return 0
+
+    def _fetch(self, desired: contract.Desired | None) -> contract.Desired | None:
+        assert self.host_id is not None
+        # Jobs not yet seen finished by _converge: their outcome is reported as soon as they end.
+        if desired is None or self._jobs:
+            if desired is not None:
+                self._wake.wait(BUSY_POLL)  # an action finishing wakes us early
+                self._wake.clear()
+            return self.client.desired(self.host_id)
+        self.interruptible = True
+        try:
+            wait = self.cfg.resync_seconds
+            recent = time.monotonic() - BOOT_WINDOW
+            for server_id in [i for i, t in self._acted_at.items() if t < recent]:
+                del self._acted_at[server_id]
+            if self._acted_at:
+                wait = min(wait, BOOT_POLL)
+            return self.client.desired(self.host_id, after=desired["revision"], wait=wait)
+        finally:
+            self.interruptible = False
+
+    def _converge(self, desired: contract.Desired) -> None:
+        # Busy before observing: a server whose actions end meanwhile was observed mid-way.
+        busy = self._busy()
+        statuses = {s.id: s for s in self.driver.observe_all() if not self._is_foreign(s)}
+        servers = [d for d in desired["servers"] if d["id"] not in busy]
+        view = observe.host_view([s for i, s in statuses.items() if i not in busy],
+                                 self.driver.images.ids())
+        by_server: dict[str, list[compute.Action]] = {}
+        for action in compute.plan(servers, view):
+            by_server.setdefault(action.server_id, []).append(action)
+        for server_id, actions in by_server.items():
+            log.info("server %s: %s", server_id, ", ".join(_describe(a) for a in actions))
+            self._jobs[server_id] = self._pool.submit(self._act, server_id, actions)
+            self._acted_at[server_id] = time.monotonic()
+        self._report(desired, statuses, busy | set(self._jobs))
+
+    def _is_foreign(self, status: qemu.Status) -> bool:
+        """Created under another host registration (the API forgot this host and it registered
+        again): not ours to destroy because the new registration does not list it."""
+        owner = status.record.host_id
+        if owner is None or owner == self.host_id:
+            return False
+        if status.id not in self._foreign:
+            self._foreign.add(status.id)
+            log.warning("server %s belongs to host registration %s, not %s: left alone "
+                        "(remove it by hand if it is garbage)", status.id, owner, self.host_id)
+        return True
+
+    def _busy(self) -> set[str]:
+        for server_id in [i for i, job in self._jobs.items() if job.done()]:
+            del self._jobs[server_id]
+        return set(self._jobs)
+
+    def _report(self, desired: contract.Desired, statuses: dict[str, qemu.Status],
+                busy: set[str]) -> None:
+        assert self.host_id is not None
+        wanted = {d["id"]: d for d in desired["servers"]}
+        ids = list(wanted) + sorted(i for i in statuses if i not in wanted)
+        servers = []
+        for server_id in ids:
+            status = statuses.get(server_id)
+            console = None
+            if status is not None and self._console.changed(
+                    server_id, self.driver.serial_log(server_id)):
+                console = self.driver.console(server_id)
+            servers.append(observe.server_report(server_id, status, wanted.get(server_id),
+                                                 busy=server_id in busy, console=console))
+        vcpus, memory_mb, disk_gb = self.capacity
+        report: contract.Observed = {
+            "version": contract.VERSION, "host_id": self.host_id,
+            "revision_seen": desired["revision"], "vcpus": vcpus, "memory_mb": memory_mb,
+            "disk_gb": disk_gb, "servers": servers,
+        }
+        try:
+            self.client.report(report)
+        except ClientError:
+            self._console.discard()
+            raise
+        self._console.commit(ids)
+
+    def _shutdown(self) -> None:
+        running = [i for i, job in self._jobs.items() if not job.done()]
+        if running:
+            log.info("waiting for the actions in flight on %d server(s)", len(running))
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self.client.close()
+        log.info("agent stopped; VMs keep running")
+
+    # -- registration ----------------------------------------------------------------------------
+    def _register(self) -> None:
+        path = self.cfg.credential_file
+        if path.exists():
+            saved = yaml.safe_load(path.read_text()) or {}
+            if saved.get("host_id") and saved.get("token"):
+                self.host_id, self.client.token = str(saved["host_id"]), str(saved["token"])
+                log.info("host %s: using the credential in %s", self.host_id, path)
+                return
+        vcpus, memory_mb, disk_gb = self.capacity
+        registration: contract.Registration = {
+            "name": self.cfg.host_name, "vcpus": vcpus, "memory_mb": memory_mb,
+            "disk_gb": disk_gb, "virt_type": self.driver.accel,
+        }
+        if self.cfg.availability_zone:
+            registration["availability_zone"] = self.cfg.availability_zone
+        try:
+            reply = self.client.register(registration, self.cfg.read_registration_key())
+        except CredentialRefused as e:
+            # Not worth an immediate retry: back off like any API failure.
+            raise ClientError(f"the API refused the registration key ({e.message}); point "
+                              f"registration_key_file at the API's agent-key", e.status) from e
+        self.host_id, self.client.token = reply["host_id"], reply["token"]
+        _write_private(path, yaml.safe_dump({"host_id": reply["host_id"], "token": reply["token"],
+                                             "name": self.cfg.host_name,
+                                             "api_url": self.cfg.api_url}))
+        log.info("registered as host %s (%s); credential kept in %s", self.host_id,
+                 self.cfg.host_name, path)
+
+    def _forget_credential(self) -> None:
+        self.cfg.credential_file.unlink(missing_ok=True)
+        self.host_id, self.client.token = None, None
+
+    # -- acting ---------------------------------------------------------------------------------
+    def _act(self, server_id: str, actions: Sequence[compute.Action]) -> None:
+        """One server's actions, in order, under its lock (worker thread)."""
+        try:
+            with self.driver.lock(server_id):
+                for index, action in enumerate(actions):
+                    try:
+                        self._execute(action)
+                    except (qemu.DriverError, ClientError) as e:
+                        self._failed(server_id, actions[index:], e.message)
+                        return
+                    except Exception as e:  # a bug: still report it rather than lose it
+                        log.exception("server %s: %s crashed", server_id, _describe(action))
+                        self._failed(server_id, actions[index:], f"Internal error: {e!r}")
+                        return
+        except qemu.DriverError as e:  # the lock itself
+            log.error("server %s: %s", server_id, e.message)
+        finally:
+            self._wake.set()
+
+    def _failed(self, server_id: str, rest: Sequence[compute.Action], message: str) -> None:
+        """The server goes to error; the requests in ``rest`` count as handled (not retried)."""
+        log.error("server %s: %s failed: %s", server_id, _describe(rest[0]), message)
+        if isinstance(rest[0], compute.Destroy):
+            return  # retried next iteration; an error would only recreate its record
+        with contextlib.suppress(qemu.DriverError, OSError):
+            self.driver.update(server_id, error=message, **compute.consumed(rest))
+
+    def _execute(self, action: compute.Action) -> None:
+        d, sid = self.driver, action.server_id
+        match action:
+            case compute.EnsureBaseImage(image=image):
+                d.images.ensure(image, self.client.download)
+            case compute.CreateDisk():
+                d.create_disk(sid, action.image["id"], d.images.path(action.image["id"]),
+                              images.cache_format(action.image["disk_format"]), action.root_gb)
+                d.update(sid, host_id=self.host_id, reboot_seq=action.reboot_seq,
+                         rebuild_seq=action.rebuild_seq, resize_seq=action.resize_seq)
+            case compute.Start():
+                d.start(self._boot(action))
+            case compute.Stop(graceful=graceful):
+                d.stop(sid, graceful=graceful)
+            case compute.Kill():
+                d.kill(sid)
+            case compute.Reboot():
+                d.reboot(self._boot(action.start), hard=action.kind == "hard")
+                d.update(sid, reboot_seq=action.seq)
+            case compute.RecordReboot(seq=seq):
+                d.update(sid, reboot_seq=seq)
+            case compute.RecordPower(seq=seq):
+                d.update(sid, power_seq=seq)
+            case compute.Pause():
+                d.pause(sid)
+            case compute.Resume():
+                d.resume(sid)
+            case compute.Suspend():
+                d.suspend(sid)
+            case compute.ResumeSuspended():
+                d.resume_suspended(sid)
+            case compute.Rebuild():
+                d.remove_disk(sid)
+                d.create_disk(sid, action.image["id"], d.images.path(action.image["id"]),
+                              images.cache_format(action.image["disk_format"]), action.root_gb)
+                d.update(sid, rebuild_seq=action.seq)
+            case compute.Resize():
+                d.resize_disk(sid, action.root_gb)
+                d.update(sid, resize_seq=action.seq)
+            case compute.Snapshot():
+                self._snapshot(action)
+            case compute.Destroy():
+                d.destroy(sid)
+            case compute.ClearError():
+                d.update(sid, error=None)
+
+    def _snapshot(self, action: compute.Snapshot) -> None:
+        """Snapshot to a file in the instance dir, upload it, and record the outcome; a failure
+        is the snapshot's (reported in snapshot_errors), not the server's."""
+        sid = action.server_id
+        target = self.driver.dir(sid) / f"snapshot-{action.seq}.qcow2"
+        error = None
+        try:
+            self.driver.snapshot(sid, target)
+            self.client.upload(action.upload_url, target)
+            log.info("server %s: snapshot %d uploaded as image %s", sid, action.seq,
+                     action.image_id)
+        except (qemu.DriverError, ClientError) as e:
+            error = e.message
+            log.error("server %s: snapshot %d failed: %s", sid, action.seq, error)
+        finally:
+            target.unlink(missing_ok=True)
+        record = self.driver.record(sid)
+        changes: dict[str, Any] = {
+            "snapshots_done": (*record.snapshots_done, action.seq)[-KEEP_SNAPSHOT_SEQS:]}
+        if error is not None:
+            changes["snapshot_errors"] = (*record.snapshot_errors,
+                                          (action.seq, error))[-KEEP_SNAPSHOT_SEQS:]
+        self.driver.update(sid, **changes)
+
+    def _boot(self, start: compute.Start) -> qemu.Boot:
+        image = start.image
+        cache = self.driver.images
+        return qemu.Boot(
+            id=start.server_id, vcpus=start.vcpus, memory_mb=start.memory_mb,
+            kernel=cache.path(image["kernel"]["id"]) if "kernel" in image else None,
+            initrd=cache.path(image["ramdisk"]["id"]) if "ramdisk" in image else None,
+            cmdline=image.get("cmdline"), nics=self._nics(start.server_id))
+
+    def _nics(self, server_id: str) -> tuple[qemu.Nic, ...]:
+        """The server's NICs: the hook for networking (ports, taps), none yet."""
+        return ()
+
+
+def _describe(action: compute.Action) -> str:
+    fields = {k: v for k, v in vars(action).items() if k not in ("server_id", "start")}
+    if "image" in fields:
+        fields["image"] = fields["image"]["id"]
+    if "upload_url" in fields:
+        del fields["upload_url"]
+    inner = ", ".join(f"{k}={v}" for k, v in fields.items())
+    return f"{type(action).__name__}({inner})"
+
+
+def _write_private(path: pathlib.Path, text: str) -> None:
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.chmod(path, 0o600)

@@ -1,0 +1,128 @@
+"""Observation → the planner's view of the host, and → the report the API receives.
+
+The agent loop calls ``host_view`` with the QEMU driver's statuses before planning, and
+``server_report`` for each server it reports. Pure functions except ``capacity`` (reads /proc and
+the state dir's file system) and ``ConsoleTracker`` (remembers what was last sent).
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import shutil
+from collections.abc import Iterable
+
+from sausage.agent import config
+from sausage.agent.drivers import qemu
+from sausage.agent.plan import compute
+from sausage.contract import host as contract
+
+__all__ = ["host_view", "instance", "server_report", "capacity", "ConsoleTracker"]
+
+
+def instance(status: qemu.Status) -> compute.Instance:
+    """One server as the planner sees it. An uncontrollable process counts as an error."""
+    r = status.record
+    return compute.Instance(
+        id=status.id, state=status.state, has_disk=status.has_disk, image_id=r.image_id,
+        power_seq=r.power_seq, reboot_seq=r.reboot_seq, rebuild_seq=r.rebuild_seq,
+        resize_seq=r.resize_seq, snapshots_done=frozenset(r.snapshots_done),
+        error=r.error or status.problem,
+    )
+
+
+def host_view(statuses: Iterable[qemu.Status], cached: frozenset[str]) -> compute.Host:
+    return compute.Host(tuple(instance(s) for s in statuses), cached)
+
+
+def server_report(server_id: str, status: qemu.Status | None,
+                  desired: contract.DesiredServer | None, *, busy: bool,
+                  console: str | None) -> contract.ObservedServer:
+    """What the API is told about one server.
+
+    "building" until a desired server first runs; "error" with the message while an action's
+    failure is unresolved; otherwise the observed power state. ``busy``: the agent is acting on
+    it, so a transient state (stopped during a hard reboot) is not news.
+    """
+    record = status.record if status is not None else qemu.Record()
+    report: contract.ObservedServer = {
+        "id": server_id, "state": "building", "power_seq": record.power_seq,
+        "reboot_seq": record.reboot_seq,
+        "rebuild_seq": record.rebuild_seq, "resize_seq": record.resize_seq,
+        "snapshots_done": list(record.snapshots_done),
+    }
+    if record.snapshot_errors:
+        report["snapshot_errors"] = {str(seq): message for seq, message in record.snapshot_errors}
+    if busy:
+        report["busy"] = True
+    if status is None:
+        report["state"] = "building" if desired is not None else "absent"
+        return report
+    error = record.error or status.problem
+    if error:
+        report["state"] = "error"
+        report["error"] = error
+    elif (status.state == "stopped" and not record.started and desired is not None
+          and desired["power"] != "stopped"):
+        report["state"] = "building"
+    else:
+        report["state"] = status.state
+    if status.pid is not None:
+        report["pid"] = status.pid
+        if record.vcpus is not None and record.memory_mb is not None:
+            report["vcpus"] = record.vcpus
+            report["memory_mb"] = record.memory_mb
+        report["ready"] = status.ready
+    if console is not None:
+        report["console_tail"] = console
+    return report
+
+
+def capacity(cfg: config.AgentConfig) -> tuple[int, int, int]:
+    """(vcpus, memory_mb, disk_gb) the host offers: the config's overrides, else what it has."""
+    vcpus = cfg.vcpus or os.cpu_count() or 1
+    memory_mb = cfg.memory_mb
+    if memory_mb is None:
+        memory_mb = 1024
+        for line in pathlib.Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                memory_mb = int(line.split()[1]) // 1024
+                break
+    disk_gb = cfg.disk_gb
+    if disk_gb is None:
+        cfg.state_dir.mkdir(parents=True, exist_ok=True)
+        disk_gb = shutil.disk_usage(cfg.state_dir).total >> 30
+    return vcpus, memory_mb, disk_gb
+
+
+class ConsoleTracker:
+    """Which serial logs changed since the last report the API accepted.
+
+    ``changed`` marks a log as about to be sent; ``commit`` (after a successful POST) makes
+    that the new baseline, so a failed report sends the tail again next time.
+    """
+
+    def __init__(self) -> None:
+        self._sent: dict[str, tuple[int, int]] = {}
+        self._pending: dict[str, tuple[int, int]] = {}
+
+    def changed(self, server_id: str, path: pathlib.Path) -> bool:
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            return False
+        key = (st.st_size, st.st_mtime_ns)
+        if self._sent.get(server_id) == key:
+            return False
+        self._pending[server_id] = key
+        return True
+
+    def commit(self, present: Iterable[str]) -> None:
+        self._sent.update(self._pending)
+        self._pending.clear()
+        keep = set(present)
+        for server_id in [s for s in self._sent if s not in keep]:
+            del self._sent[server_id]
+
+    def discard(self) -> None:
+        self._pending.clear()
