@@ -8,6 +8,7 @@ API answers. ``down`` stops what ``up`` started; ``--purge`` also removes every 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import pathlib
@@ -213,10 +214,12 @@ class AgentSupervisor(threading.Thread):
 
     def _spawn(self) -> subprocess.Popen[bytes]:
         log = open(self.settings.state_dir / "agent.log", "ab")
-        return subprocess.Popen(
+        process = subprocess.Popen(
             [sys.executable, "-m", "sausage.cli", "agent", "--state-dir",
              str(self.settings.state_dir)],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, preexec_fn=_die_with_parent)
+        _agent_pidfile(self.settings.state_dir).write_text(f"{process.pid}\n")
+        return process
 
     def run(self) -> None:
         delay = 1.0
@@ -238,10 +241,23 @@ class AgentSupervisor(threading.Thread):
             return
         process.terminate()
         try:
-            process.wait(timeout=15)
+            process.wait(timeout=45)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        _agent_pidfile(self.settings.state_dir).unlink(missing_ok=True)
+
+
+def _agent_pidfile(state_dir: pathlib.Path) -> pathlib.Path:
+    return state_dir / "agent.pid"
+
+
+def _die_with_parent() -> None:
+    """In the agent child: get SIGTERM when the API process dies, however it dies."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def _serve(settings: config.Settings) -> int:
@@ -260,6 +276,8 @@ def _serve(settings: config.Settings) -> int:
         server = uvicorn.Server(uvicorn.Config(
             app.build(cloud), host=settings.host, port=settings.port, access_log=False,
             log_level=settings.log_level, lifespan="off",
+            # Agents hold long-polls open; do not let them delay a shutdown.
+            timeout_graceful_shutdown=3,
         ))
         server.run()
     except KeyboardInterrupt:
@@ -307,21 +325,49 @@ def cmd_down(args: argparse.Namespace) -> int:
     state_dir = pathlib.Path(args.state_dir)
     pid = _running_pid(state_dir)
     if pid is not None:
-        print(f"stopping pid {pid}")
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline and _running_pid(state_dir) == pid:
-            time.sleep(0.1)
-        if _running_pid(state_dir) == pid:
-            os.kill(pid, signal.SIGKILL)
+        print(f"stopping the API and its agent (pid {pid})")
+        _terminate(pid, 60)
         _pidfile(state_dir).unlink(missing_ok=True)
     else:
         print("nothing running")
+    agent_pidfile = _agent_pidfile(state_dir)
+    if agent_pidfile.exists():
+        # The API died without stopping its agent: stop it here (the VMs keep running).
+        with contextlib.suppress(ValueError, ProcessLookupError):
+            agent_pid = int(agent_pidfile.read_text().strip())
+            if f"--state-dir{chr(0)}{state_dir}".encode() in _cmdline(agent_pid):
+                print(f"stopping the agent (pid {agent_pid})")
+                _terminate(agent_pid, 45)
+        agent_pidfile.unlink(missing_ok=True)
     if args.purge and state_dir.exists():
         _purge_host(state_dir)
         shutil.rmtree(state_dir)
         print(f"removed {state_dir}")
     return 0
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return pathlib.Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def _terminate(pid: int, timeout: float) -> None:
+    """SIGTERM, wait up to ``timeout``, then SIGKILL."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        if b"" == _cmdline(pid):  # a zombie: gone as far as we are concerned
+            return
+        time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
 
 
 def cmd_status(args: argparse.Namespace) -> int:

@@ -107,8 +107,13 @@ def test_killing_the_agent_mid_build_still_ends_with_one_vm_each(cloud: Cloud) -
     for pid in agent:
         os.kill(int(pid), signal.SIGKILL)
     names = [f"b-{i}" for i in range(1, 6)]
-    eventually(lambda: all(status(cloud, n) == "ACTIVE" for n in names), timeout=240,
-               what="all five ACTIVE")
+    try:
+        eventually(lambda: all(status(cloud, n) == "ACTIVE" for n in names), timeout=240,
+                   what="all five ACTIVE")
+    except AssertionError:
+        listing = cloud.openstack("server", "list", "--long").stdout
+        log = (cloud.state_dir / "agent.log").read_text()[-6000:]
+        raise AssertionError(f"not all ACTIVE:\n{listing}\nagent log:\n{log}") from None
     for name in names:
         sid = cloud.json("server", "show", name)["id"]
         assert len(qemu_pids(sid)) == 1, name

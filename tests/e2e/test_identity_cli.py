@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-import os
+import pathlib
 import stat
 import subprocess
 
 from tests.e2e.conftest import Cloud, sausage
+
+
+def alive(pid: int) -> bool:
+    """Running and not a zombie (PID 1 here may reap orphans a little late)."""
+    try:
+        status = pathlib.Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in status
 
 
 def test_up_printed_credentials_that_only_root_can_read(cloud: Cloud) -> None:
@@ -75,11 +84,10 @@ def test_a_second_up_finds_the_running_cloud_and_down_up_resumes_the_data(cloud:
     pid = int((cloud.state_dir / "sausage.pid").read_text())
     assert sausage("down", "--state-dir", str(cloud.state_dir)).returncode == 0
     assert not (cloud.state_dir / "sausage.pid").exists()
-    try:
-        os.kill(pid, 0)
-        raise AssertionError(f"pid {pid} still runs after down")
-    except ProcessLookupError:
-        pass
+    assert not alive(pid), f"pid {pid} still runs after down"
+    agents = subprocess.run(["pgrep", "-f", f"sausage.cli agent --state-dir {cloud.state_dir}$"],
+                            capture_output=True, text=True).stdout
+    assert agents == "", "the agent outlived down"
     up = sausage("up", "--state-dir", str(cloud.state_dir), "--detach")
     assert up.returncode == 0, up.stderr
     assert cloud.json("project", "show", "kept")["name"] == "kept"
@@ -97,4 +105,7 @@ def test_down_purge_leaves_nothing_behind(tmp_path: object) -> None:
     pid = int((state / "sausage.pid").read_text())
     assert sausage("down", "--state-dir", str(state), "--purge").returncode == 0
     assert not state.exists()
-    assert subprocess.run(["ps", "-p", str(pid)], capture_output=True).returncode != 0
+    assert not alive(pid)
+    agents = subprocess.run(["pgrep", "-f", f"sausage.cli agent --state-dir {state}"],
+                            capture_output=True, text=True).stdout
+    assert agents == "", "the agent outlived down --purge"
