@@ -180,10 +180,35 @@ def setup_image(cloud, conf):
         call('PUT', '%s/images/%s/file' % (url, image['id']), cloud.token,
              data=b'\0' * (1 << 20), ctype='application/octet-stream')
     conf['compute']['image_ref'] = conf['compute']['image_ref_alt'] = image['id']
+    alt = alt_image(cloud, url, image)
+    if alt is not None:
+        conf['compute']['image_ref_alt'] = alt['id']
     # Glance here checks uploaded data against its disk_format (qcow2, vmdk, vhd, ...), so the
     # tests that upload random bytes may only claim formats whose content is not inspected.
     conf['image']['disk_formats'] = 'raw,ami,ari,aki'
     conf['image-feature-enabled']['image_format_enforcement'] = 'False'
+
+
+def alt_image(cloud, url, image):
+    """A second copy of the test image, so tests that need two distinct images can run."""
+    name = IMAGE_NAME + '-alt'
+    found = call('GET', url + '/images?name=' + name, cloud.token)['images']
+    if found and found[0].get('status') == 'active':
+        return found[0]
+    if image.get('status') != 'active':
+        return None
+    req = urllib.request.Request('%s/images/%s/file' % (url, image['id']),
+                                 headers={'X-Auth-Token': cloud.token})
+    with _opener.open(req, timeout=120) as resp:
+        data = resp.read()
+    alt = found[0] if found else call('POST', url + '/images', cloud.token, {
+        'name': name, 'disk_format': image.get('disk_format') or 'raw',
+        'container_format': image.get('container_format') or 'bare',
+        'visibility': 'public'})
+    log('creating image %s' % name)
+    call('PUT', '%s/images/%s/file' % (url, alt['id']), cloud.token, data=data,
+         ctype='application/octet-stream')
+    return alt
 
 
 def setup_network(cloud, conf):
@@ -215,7 +240,7 @@ def write_config(cloud, found, ws, path):
                     'log_file': 'tempest.log', 'debug': 'True'},
         'oslo_concurrency': {'lock_path': os.path.join(ws, 'tempest_lock')},
         'auth': {'use_dynamic_credentials': 'True',
-                 'create_isolated_networks': 'True',
+                 'create_isolated_networks': str('network' in found),
                  'default_credentials_domain_name': cloud.project_domain,
                  'admin_username': cloud.username,
                  'admin_password': cloud.password,

@@ -78,6 +78,10 @@ def apply_observation(srv: m.Server, o: contract.ObservedServer,
     srv.observed = {**srv.observed, **kept}
     if "console_tail" in o:
         srv.console_tail = o["console_tail"]
+    if o.get("busy"):
+        # The agent is still acting: a stopped VM mid-reboot, or a QMP socket not there yet
+        # while QEMU starts, is not news.
+        return False
     state = o["state"]
     now = utcnow()
     if state == "error":
@@ -88,9 +92,6 @@ def apply_observation(srv: m.Server, o: contract.ObservedServer,
             finish_action(s, srv, "Error", o.get("error"))
         srv.updated_at = now
         return True
-    if o.get("busy"):
-        # The agent is still acting: a stopped VM mid-reboot is not news.
-        return False
     applied = (o["power_seq"] >= srv.power_seq and o["reboot_seq"] >= srv.reboot_seq
                and o["rebuild_seq"] >= srv.rebuild_seq and o["resize_seq"] >= srv.resize_seq)
     srv.power_state = POWER_STATES.get(state, 0)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime
+import ipaddress
 import re
 import secrets
 import uuid
@@ -126,6 +127,19 @@ def _check_user_data(user_data: str | None) -> str | None:
     return user_data
 
 
+def _ip(value: str | None, version: int) -> str:
+    """An access IP as Nova stores it: validated and normalised (IPv6 compressed)."""
+    if not value:
+        return ""
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError as e:
+        raise errors.BadRequest(f"{value} is not a valid IP address.") from e
+    if address.version != version:
+        raise errors.BadRequest(f"{value} is not an IPv{version} address.")
+    return str(address)
+
+
 def _zone(s: Session, ctx: Context, requested: str | None) -> tuple[str | None, str | None]:
     if not requested:
         return None, None
@@ -203,7 +217,7 @@ def create(s: Session, ctx: Context, req: Mapping[str, Any]) -> list[m.Server]:
             image_id=image.id, key_name=key.name if key else None,
             key_data=key.public_key if key else None, user_data=user_data,
             config_drive="True" if req.get("config_drive") else "",
-            access_ipv4=req.get("accessIPv4") or "", access_ipv6=req.get("accessIPv6") or "",
+            access_ipv4=_ip(req.get("accessIPv4"), 4), access_ipv6=_ip(req.get("accessIPv6"), 6),
             reservation_id=reservation, launch_index=index, power="running", power_seq=1,
             vm_state="building", task_state="scheduling", observed={}, fault=None,
             requested_zone=zone)
@@ -363,9 +377,10 @@ def update(s: Session, ctx: Context, server_id: str, values: Mapping[str, Any]) 
         row.name = values["name"]
     if "description" in values:
         row.description = values["description"]
-    for wire_name, attr in (("accessIPv4", "access_ipv4"), ("accessIPv6", "access_ipv6")):
+    for wire_name, attr, version in (("accessIPv4", "access_ipv4", 4),
+                                     ("accessIPv6", "access_ipv6", 6)):
         if wire_name in values:
-            setattr(row, attr, values[wire_name] or "")
+            setattr(row, attr, _ip(values[wire_name], version))
     row.updated_at = utcnow()
     return row
 
