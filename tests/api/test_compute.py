@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from tests.api.conftest import Api
+from tests.api.test_images import api_project_name
 
 V = {"OpenStack-API-Version": "compute 2.26"}
 
@@ -426,3 +427,38 @@ def test_from_2_37_a_server_must_say_what_networks_it_wants(api: Api, host: Host
     assert nova(api, "GET", "/os-networks", api.admin, "2.37").status_code == 404
     quota = nova(api, "GET", "/os-quota-sets/x", api.admin, "2.37").json()["quota_set"]
     assert "floating_ips" not in quota
+
+
+def test_concurrent_creates_in_one_project_never_exceed_its_quota(api: Api) -> None:
+    import threading
+
+    from sausage.services.compute import servers as server_svc
+    from sausage.services.context import Context
+
+    Host(api, "roomy", vcpus=64, memory_mb=65536)
+    _, project, member = api.user_in_project()
+    nova(api, "PUT", f"/os-quota-sets/{project}", api.admin, json={"quota_set": {"instances": 3}})
+    image = image_id(api)
+    user_id, _, _ = api.user_in_project(project=api_project_name(api, project))
+    ctx = Context(user_id=user_id, project_id=project, roles=frozenset({"member", "reader"}))
+    barrier = threading.Barrier(6)
+    outcomes: list[str] = []
+
+    def create(i: int) -> None:
+        barrier.wait()
+        try:
+            with api.cloud.db.transaction() as s:
+                server_svc.create(s, ctx, {"name": f"q{i}", "imageRef": image,
+                                           "flavorRef": "1", "networks": "none"})
+            outcomes.append("created")
+        except Exception as e:  # noqa: BLE001 - the quota error is the expected outcome
+            outcomes.append(type(e).__name__)
+
+    threads = [threading.Thread(target=create, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcomes.count("created") == 3, outcomes
+    assert set(outcomes) == {"created", "QuotaExceeded"}
+    assert len(nova(api, "GET", "/servers", member).json()["servers"]) == 3

@@ -20,7 +20,7 @@ from sausage.db.models.base import Base, utcnow
 __all__ = [
     "Flavor", "FlavorExtraSpec", "FlavorAccess", "KeyPair", "Host", "Server", "ServerMetadata",
     "ServerTag", "InstanceAction", "InstanceActionEvent", "ServerGroup", "ServerGroupMember",
-    "Quota",
+    "Quota", "QuotaLock",
 ]
 
 
@@ -207,6 +207,15 @@ class ServerGroupMember(Base):
     group_id: Mapped[str] = mapped_column(
         ForeignKey("server_groups.id", ondelete="CASCADE"), primary_key=True)
     server_id: Mapped[str] = mapped_column(String(36), primary_key=True, index=True)
+
+
+class QuotaLock(Base):
+    """One row per project, updated first by every quota-checked write so that two concurrent
+    creates in one project check their quota one after the other (SQLite and PostgreSQL)."""
+
+    __tablename__ = "quota_locks"
+    project_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class Quota(Base):

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from sqlalchemy import func, select
+from sqlalchemy import update as sql_update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from sausage import errors
@@ -45,8 +47,26 @@ def usage(s: Session, project_id: str) -> dict[str, int]:
             "server_groups": int(groups)}
 
 
+def lock_project(s: Session, project_id: str) -> None:
+    """Hold the project's quota lock until this transaction ends.
+
+    The insert-if-missing takes SQLite's write lock; the update takes PostgreSQL's row lock. A
+    concurrent create in the same project then waits here, and counts after this one commits.
+    """
+    dialect = s.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    s.execute(insert(m.QuotaLock).values(project_id=project_id, version=0)
+              .on_conflict_do_nothing())
+    s.execute(sql_update(m.QuotaLock).where(m.QuotaLock.project_id == project_id)
+              .values(version=m.QuotaLock.version + 1))
+
+
 def check(s: Session, project_id: str, deltas: Mapping[str, int]) -> None:
-    """Raise QuotaExceeded (403, Nova's message) if adding ``deltas`` exceeds a limit."""
+    """Raise QuotaExceeded (403, Nova's message) if adding ``deltas`` exceeds a limit.
+
+    Locks the project's quota first, so the check and the caller's insert are atomic.
+    """
+    lock_project(s, project_id)
     allowed = limits(s, project_id)
     used = usage(s, project_id)
     for resource, delta in deltas.items():
