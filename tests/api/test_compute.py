@@ -462,3 +462,25 @@ def test_concurrent_creates_in_one_project_never_exceed_its_quota(api: Api) -> N
     assert outcomes.count("created") == 3, outcomes
     assert set(outcomes) == {"created", "QuotaExceeded"}
     assert len(nova(api, "GET", "/servers", member).json()["servers"]) == 3
+
+
+def test_an_image_with_kernel_and_ramdisk_properties_boots_them_directly(
+        api: Api, host: Host) -> None:
+    def upload(name: str, fmt: str, data: bytes, **props: str) -> str:
+        r = api.client.post("/image/v2/images", headers=api.admin, json={
+            "name": name, "disk_format": fmt, "container_format": fmt if fmt in ("aki", "ari")
+            else "bare", **props})
+        api.client.put(f"/image/v2/images/{r.json()['id']}/file", content=data, headers={
+            **api.admin, "Content-Type": "application/octet-stream"})
+        return str(r.json()["id"])
+
+    kernel, ramdisk = upload("k", "aki", b"kernel"), upload("r", "ari", b"ramdisk")
+    disk = upload("kr", "raw", b"\0" * 4096, kernel_id=kernel, ramdisk_id=ramdisk,
+                  os_command_line="console=ttyS0 quiet")
+    r = nova(api, "POST", "/servers", api.admin, json={"server": {
+        "name": "direct", "imageRef": disk, "flavorRef": "1", "networks": "none"}})
+    assert r.status_code == 202, r.text
+    (doc,) = host.desired()["servers"]
+    assert doc["image"]["kernel"]["id"] == kernel and doc["image"]["ramdisk"]["id"] == ramdisk
+    assert doc["image"]["cmdline"] == "console=ttyS0 quiet"
+    assert doc["image"]["kernel"]["url"].endswith(f"/internal/v1/images/{kernel}/file")

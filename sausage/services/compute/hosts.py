@@ -88,14 +88,41 @@ def _image_ref(base_url: str, image: Any) -> contract.ImageRef:
             "url": f"{base_url}/internal/v1/images/{image.id}/file"}
 
 
-def desired(s: Session, host: m.Host, base_url: str) -> contract.Desired:
+def _boot_refs(s: Session, base_url: str, image_ids: set[str]) -> dict[str, contract.ImageRef]:
+    """ImageRefs for ``image_ids``; an image with kernel_id/ramdisk_id properties carries its
+    kernel and ramdisk (and os_command_line) for a direct kernel boot."""
     from sausage.db.models import image as im
 
+    props: dict[str, dict[str, str]] = {}
+    for image_id, name, value in s.execute(select(
+            im.ImageProperty.image_id, im.ImageProperty.name, im.ImageProperty.value).where(
+            im.ImageProperty.image_id.in_(image_ids),
+            im.ImageProperty.name.in_(("kernel_id", "ramdisk_id", "os_command_line")))):
+        props.setdefault(image_id, {})[name] = value
+    parts = {v for p in props.values() for k, v in p.items() if k != "os_command_line"}
+    rows = {i.id: i for i in s.scalars(select(im.Image).where(
+        im.Image.id.in_(image_ids | parts), im.Image.status == "active"))}
+    refs: dict[str, contract.ImageRef] = {}
+    for image_id in image_ids:
+        if image_id not in rows:
+            continue
+        ref = _image_ref(base_url, rows[image_id])
+        for prop, part in (("kernel_id", "kernel"), ("ramdisk_id", "ramdisk")):
+            other = rows.get(props.get(image_id, {}).get(prop, ""))
+            if other is not None:
+                ref[part] = _image_ref(base_url, other)  # type: ignore[literal-required]
+        if "kernel" in ref and props.get(image_id, {}).get("os_command_line"):
+            ref["cmdline"] = props[image_id]["os_command_line"]
+        refs[image_id] = ref
+    return refs
+
+
+def desired(s: Session, host: m.Host, base_url: str) -> contract.Desired:
     servers = list(s.scalars(select(m.Server).where(
         m.Server.host_id == host.id, m.Server.deleted.is_(False),
         m.Server.vm_state != "error").order_by(m.Server.created_at)))
     image_ids = {srv.image_id for srv in servers if srv.image_id}
-    images = {i.id: i for i in s.scalars(select(im.Image).where(im.Image.id.in_(image_ids)))}
+    images = _boot_refs(s, base_url, image_ids)
     docs: list[contract.DesiredServer] = []
     for srv in servers:
         image = images.get(srv.image_id or "")
@@ -109,7 +136,7 @@ def desired(s: Session, host: m.Host, base_url: str) -> contract.Desired:
             "id": srv.id, "name": srv.name, "hostname": srv.hostname,
             "power": power.desired_power(srv), "power_seq": srv.power_seq,
             "vcpus": srv.vcpus, "memory_mb": srv.memory_mb, "root_gb": srv.root_gb,
-            "image": _image_ref(base_url, image),
+            "image": image,
             "reboot_seq": srv.reboot_seq, "reboot_kind": "hard" if srv.reboot_kind == "hard"
             else "soft",
             "rebuild_seq": srv.rebuild_seq, "resize_seq": srv.resize_seq,
