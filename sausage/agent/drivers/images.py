@@ -12,17 +12,16 @@ from racing. Cached files are never changed: every overlay on the host may depen
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
 import pathlib
 import shutil
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from typing import Any, ContextManager
 
+from sausage.agent.drivers import flock
 from sausage.agent.drivers.errors import DriverError
 from sausage.contract import host as contract
 
@@ -133,16 +132,9 @@ class ImageCache:
         locks.mkdir(mode=0o700, exist_ok=True)
         fd = os.open(locks / image_id, os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            deadline = time.monotonic() + timeout
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() > deadline:
-                        raise CacheError(f"Timed out waiting for the download of image "
-                                         f"{image_id} by another process.") from None
-                    time.sleep(0.2)
+            if not flock.acquire(fd, timeout, poll=0.2):
+                raise CacheError(f"Timed out waiting for the download of image {image_id} by "
+                                 "another process.")
             yield
         finally:
             os.close(fd)

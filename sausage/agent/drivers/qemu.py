@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import fcntl
 import json
 import logging
 import os
@@ -35,7 +34,7 @@ import time
 from collections.abc import Iterator
 from typing import Any, Literal
 
-from sausage.agent.drivers import disks, images, qmp
+from sausage.agent.drivers import disks, flock, images, qmp
 from sausage.agent.drivers.errors import DriverError
 
 __all__ = [
@@ -222,17 +221,10 @@ class QemuDriver:
             if entry.depth == 0:
                 path.mkdir(mode=0o700, parents=True, exist_ok=True)
                 fd = os.open(path / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
-                deadline = time.monotonic() + timeout
-                while True:
-                    try:
-                        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                        break
-                    except BlockingIOError:
-                        if time.monotonic() > deadline:
-                            os.close(fd)
-                            raise DriverError(f"Server {server_id} is locked by another "
-                                              "process (a second agent?).") from None
-                        time.sleep(0.1)
+                if not flock.acquire(fd, timeout):
+                    os.close(fd)
+                    raise DriverError(f"Server {server_id} is locked by another process "
+                                      "(a second agent?).")
                 entry.fd = fd
             entry.depth += 1
             try:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from sausage import errors
 from sausage.db.models import compute as m
+from sausage.services.compute import paging
 from sausage.services.context import Context
 
 __all__ = ["list_flavors", "get", "create", "update", "delete", "extra_specs", "set_extra_specs",
@@ -76,18 +77,7 @@ def list_flavors(s: Session, ctx: Context, filters: Mapping[str, str]) -> list[m
         raise errors.BadRequest(f"Invalid sort_key {sort_key}")
     column = columns[sort_key]
     query = query.order_by(column.desc() if filters.get("sort_dir") == "desc" else column.asc())
-    rows = list(s.scalars(query))
-    if "marker" in filters:
-        ids = [r.id for r in rows]
-        if filters["marker"] not in ids:
-            raise errors.BadRequest(f"marker [{filters['marker']}] not found")
-        rows = rows[ids.index(filters["marker"]) + 1:]
-    if "limit" in filters:
-        try:
-            rows = rows[:max(0, int(filters["limit"]))]
-        except ValueError as e:
-            raise errors.BadRequest("limit must be an integer") from e
-    return rows
+    return paging.page(list(s.scalars(query)), filters, lambda r: r.id)
 
 
 def _admin(ctx: Context) -> None:

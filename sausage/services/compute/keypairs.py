@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from sausage import errors
 from sausage.db.models import compute as m
-from sausage.services.compute import quotas
+from sausage.services.compute import paging, quotas
 from sausage.services.context import Context
 
 __all__ = ["list_keypairs", "get", "create", "delete", "fingerprint", "numeric_id"]
@@ -59,16 +59,7 @@ def list_keypairs(s: Session, ctx: Context, user_id: str | None = None,
                   filters: Mapping[str, str] | None = None) -> list[m.KeyPair]:
     owner = _user(ctx, user_id)
     query = select(m.KeyPair).where(m.KeyPair.user_id == owner).order_by(m.KeyPair.name)
-    rows = list(s.scalars(query))
-    filters = filters or {}
-    if "marker" in filters:
-        names = [r.name for r in rows]
-        if filters["marker"] not in names:
-            raise errors.BadRequest(f"marker [{filters['marker']}] not found")
-        rows = rows[names.index(filters["marker"]) + 1:]
-    if "limit" in filters:
-        rows = rows[:int(filters["limit"])]
-    return rows
+    return paging.page(list(s.scalars(query)), filters or {}, lambda r: r.name)
 
 
 def get(s: Session, ctx: Context, name: str, user_id: str | None = None) -> m.KeyPair:
