@@ -19,6 +19,9 @@ from typing import Literal, NotRequired, TypedDict
 __all__ = [
     "VERSION", "Power", "Registration", "RegistrationReply", "ImageRef", "Snapshot",
     "DesiredServer", "Desired", "ObservedServer", "Observed", "VmState",
+    "Route", "ServerNic", "DesiredSubnet", "DhcpHost", "DesiredDhcp", "DesiredNetwork",
+    "SecurityRule", "AddressPair", "DesiredPort", "RouterPort", "FloatingIp", "DesiredRouter",
+    "METADATA_ADDRESS",
 ]
 
 VERSION = 1
@@ -34,6 +37,10 @@ class Registration(TypedDict):
     disk_gb: int
     virt_type: Literal["kvm", "tcg"]
     availability_zone: NotRequired[str]
+    # The underlay address VXLAN peers send this host's tunnel traffic to.
+    tunnel_ip: NotRequired[str]
+    # The host has the external network's bridge: routers and DHCP servers may live here.
+    network_node: NotRequired[bool]
 
 
 class RegistrationReply(TypedDict):
@@ -60,6 +67,16 @@ class Snapshot(TypedDict):
     upload_url: str  # PUT application/octet-stream, qcow2, with X-Sausage-Host-Token
 
 
+class ServerNic(TypedDict):
+    """One virtio NIC of a server, in PCI order: a tap (named by the port) on its network's
+    bridge. The agent hot-plugs NICs that appear and unplugs those that go while it runs."""
+
+    port_id: str
+    mac: str
+    tap: str  # "tap" + port_id[:11]
+    mtu: int  # also the virtio-net host_mtu
+
+
 class DesiredServer(TypedDict):
     id: str  # instance UUID, also the SMBIOS UUID
     name: str
@@ -77,6 +94,119 @@ class DesiredServer(TypedDict):
     rebuild_seq: int  # bump → recreate the root disk from ``image`` (data lost), keep the id
     resize_seq: int  # bump → restart with the new vcpus/memory_mb/root_gb (disk grows only)
     snapshots: list[Snapshot]
+    nics: NotRequired[list[ServerNic]]
+
+
+# -- networking (DESIGN.md §6) ----------------------------------------------------------------------
+#
+# Names on the host (Linux interface names are at most 15 characters):
+#   bridge  "brq" + network_id[:11]        vxlan "vxlan-<vni>"
+#   tap     "tap" + port_id[:11]           (VM NICs, and the host end of DHCP/router veths)
+#   netns   "qdhcp-<network_id>", "qrouter-<router_id>", each prefixed with "<netns>-" when the
+#           agent's data plane lives in a namespace (`sausage up --netns NAME`)
+#   in those namespaces: "ns-" + port_id[:11] (DHCP), "qr-"/"qg-" + port_id[:11] (router).
+# A network, port or router not listed in the desired document must not exist on the host.
+
+METADATA_ADDRESS = "169.254.169.254"
+
+
+class Route(TypedDict):
+    destination: str  # CIDR
+    nexthop: str
+
+
+class DesiredSubnet(TypedDict):
+    id: str
+    cidr: str
+    ip_version: Literal[4, 6]
+    gateway_ip: str | None
+    enable_dhcp: bool
+    dns_nameservers: list[str]
+    host_routes: list[Route]
+    ipv6_ra_mode: str | None
+    ipv6_address_mode: str | None
+    dhcp_ip: str | None  # the DHCP port's address in this subnet (None: no DHCP here)
+
+
+class DhcpHost(TypedDict):
+    mac: str
+    ip: str
+    hostname: str
+
+
+class DesiredDhcp(TypedDict):
+    """This host serves DHCP (dnsmasq) and metadata (169.254.169.254, pushed to guests as an
+    option-121 route via the DHCP address) for the network."""
+
+    port_id: str
+    mac: str
+    subnets: list[DesiredSubnet]
+    hosts: list[DhcpHost]  # static leases; dnsmasq answers nobody else
+
+
+class DesiredNetwork(TypedDict):
+    id: str
+    mtu: int
+    network_type: Literal["vxlan", "flat"]
+    # vxlan: the VNI. flat: None, and ``physical_network`` names the agent's bridge mapping.
+    segmentation_id: int | None
+    physical_network: str
+    peers: list[str]  # tunnel IPs of the other hosts with ports on the network (static FDB)
+    dhcp: NotRequired[DesiredDhcp]
+
+
+class SecurityRule(TypedDict):
+    """One allow rule; remote-group rules arrive expanded into the group members' addresses."""
+
+    direction: Literal["ingress", "egress"]
+    ethertype: Literal["IPv4", "IPv6"]
+    protocol: str | None  # "tcp" | "udp" | "icmp" | "ipv6-icmp" | a number as text | None = any
+    port_range_min: int | None  # ports; for icmp: type
+    port_range_max: int | None  # ports; for icmp: code
+    remote_ip_prefixes: list[str] | None  # None = any; [] = nobody (an empty remote group)
+
+
+class AddressPair(TypedDict):
+    ip_address: str  # address or CIDR
+    mac_address: str
+
+
+class DesiredPort(TypedDict):
+    """A VM's port on this host. With ``port_security`` only its own MAC and addresses (and
+    its allowed address pairs) may leave the tap, and only traffic its ``rules`` allow (plus
+    replies, by conntrack) reaches it; without, everything passes."""
+
+    id: str
+    network_id: str
+    server_id: str
+    mac: str
+    tap: str
+    fixed_ips: list[str]
+    port_security: bool
+    allowed_address_pairs: list[AddressPair]
+    rules: list[SecurityRule]
+
+
+class RouterPort(TypedDict):
+    port_id: str
+    network_id: str
+    mac: str
+    addresses: list[str]  # CIDR form, e.g. "10.0.0.1/24"
+
+
+class FloatingIp(TypedDict):
+    floating_ip: str
+    fixed_ip: str
+
+
+class DesiredRouter(TypedDict):
+    id: str
+    gateway: RouterPort | None  # the qg- port on the external network
+    gateway_ip: str | None  # the external subnet's gateway: the router's default route
+    enable_snat: bool
+    interfaces: list[RouterPort]  # qr- ports
+    routes: list[Route]  # extra routes
+    floating_ips: list[FloatingIp]  # 1:1 DNAT/SNAT
 
 
 class Desired(TypedDict):
@@ -84,6 +214,9 @@ class Desired(TypedDict):
     host_id: str
     revision: int
     servers: list[DesiredServer]  # servers not listed must not exist on the host
+    networks: NotRequired[list[DesiredNetwork]]
+    ports: NotRequired[list[DesiredPort]]
+    routers: NotRequired[list[DesiredRouter]]
 
 
 class ObservedServer(TypedDict):
@@ -114,3 +247,6 @@ class Observed(TypedDict):
     memory_mb: int
     disk_gb: int
     servers: list[ObservedServer]
+    # Ports whose tap is on its bridge with its filter in place (Neutron's port status ACTIVE).
+    ports_up: NotRequired[list[str]]
+    network_errors: NotRequired[list[str]]  # what failed to apply, for the operator

@@ -61,4 +61,6 @@ class Base(DeclarativeBase):
         dict[str, Any]: JSON,
         dict[str, Any] | None: JSON,
         list[Any]: JSON,
+        list[str]: JSON,
+        list[dict[str, str]]: JSON,
     }

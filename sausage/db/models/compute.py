@@ -82,6 +82,10 @@ class Host(Base):
     enabled: Mapped[bool] = mapped_column(default=True)
     disabled_reason: Mapped[str | None] = mapped_column(String(255))
     forced_down: Mapped[bool] = mapped_column(default=False)
+    # Networking: the underlay address VXLAN peers send to, and whether the host can run
+    # routers and DHCP (it has the external network's bridge).
+    tunnel_ip: Mapped[str | None] = mapped_column(String(64))
+    network_node: Mapped[bool] = mapped_column(default=False)
     token_hash: Mapped[str] = mapped_column(String(255))
     revision: Mapped[int] = mapped_column(BigInteger, default=1)
     revision_seen: Mapped[int] = mapped_column(BigInteger, default=0)
