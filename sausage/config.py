@@ -7,12 +7,13 @@ cloud gets its settings from here, never from its own files or globals.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import pathlib
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 __all__ = ["Settings", "load"]
 
@@ -39,7 +40,25 @@ class Settings(BaseModel):
     image_quota_bytes: int = Field(default=1 << 40, ge=0)
     # The guest image `sausage up` registers as `sausage-test` (built by tools/testimage).
     test_image: pathlib.Path | None = None
+    # The external network `public` that floating IPs come from. In the all-in-one its gateway
+    # (the first address) sits on the host's external bridge, which is "the outside".
+    public_cidr: str = "203.0.113.0/24"
+    # This host's underlay address for VXLAN tunnels (unset: one host, no tunnels).
+    tunnel_ip: str | None = None
     log_level: str = "info"
+
+    @field_validator("public_cidr")
+    @classmethod
+    def _network(cls, value: str) -> str:
+        net = ipaddress.ip_network(value, strict=True)  # ValueError → a clear config error
+        if net.version != 4 or net.num_addresses < 8:
+            raise ValueError("public_cidr must be an IPv4 prefix of /29 or larger")
+        return str(net)
+
+    @field_validator("tunnel_ip")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        return None if value is None else str(ipaddress.ip_address(value))
 
     @property
     def db_url(self) -> str:
