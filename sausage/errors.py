@@ -25,10 +25,15 @@ class SausageError(Exception):
 
     status = 500
     title = "Internal Server Error"
+    # The service-specific error name, where a service's fault body carries one (Neutron's
+    # ``type``, e.g. "NetworkNotFound"); empty means the renderer's generic name for the status.
+    kind = ""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, kind: str = "") -> None:
         super().__init__(message)
         self.message = message
+        if kind:
+            self.kind = kind
 
 
 class BadRequest(SausageError):

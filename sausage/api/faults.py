@@ -38,9 +38,9 @@ def _compute(status: int, title: str, message: str) -> dict[str, Any]:
     return {_COMPUTE_NAMES.get(status, "computeFault"): {"code": status, "message": message}}
 
 
-def _network(status: int, title: str, message: str) -> dict[str, Any]:
-    kind = {400: "BadRequest", 401: "NotAuthorized", 403: "Forbidden", 404: "NotFound",
-            409: "Conflict"}.get(status, "HTTPError")
+def _network(status: int, title: str, message: str, kind: str = "") -> dict[str, Any]:
+    kind = kind or {400: "BadRequest", 401: "NotAuthorized", 403: "Forbidden", 404: "NotFound",
+                    409: "Conflict"}.get(status, "HTTPError")
     return {"NeutronError": {"type": kind, "message": message, "detail": ""}}
 
 
@@ -67,8 +67,11 @@ def service_of(path: str) -> str:
 
 
 def render(path: str, status: int, title: str, message: str,
-           headers: dict[str, str] | None = None) -> Response:
-    body = RENDERERS.get(service_of(path), _plain)(status, title, message)
+           headers: dict[str, str] | None = None, kind: str = "") -> Response:
+    renderer = RENDERERS.get(service_of(path), _plain)
+    # Only Neutron's body names the error's own type; the others name the status.
+    body = (_network(status, title, message, kind) if renderer is _network
+            else renderer(status, title, message))
     return JSONResponse(body, status_code=status, headers=headers)
 
 
@@ -82,7 +85,7 @@ async def handle(request: Request, exc: Exception) -> Response:
     path = request.url.path
     if isinstance(exc, errors.SausageError):
         headers = _www_authenticate(request) if exc.status == 401 else None
-        return render(path, exc.status, exc.title, exc.message, headers)
+        return render(path, exc.status, exc.title, exc.message, headers, exc.kind)
     if isinstance(exc, HTTPException):
         message = {404: "The resource could not be found.",
                    405: "The method is not allowed for the requested URL."}.get(
