@@ -9,11 +9,12 @@ credential live there.
 
 from __future__ import annotations
 
+import ipaddress
 import pathlib
 import socket
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from sausage import config
 
@@ -42,8 +43,28 @@ class AgentConfig(BaseModel):
     resync_seconds: float = Field(default=10, gt=0, le=60)
     # How long a graceful stop waits for the guest to power off before QEMU is told to quit.
     stop_timeout: float = Field(default=30, ge=0)
+    # Networking (DESIGN.md §6). The underlay address VXLAN peers reach this host at (unset:
+    # no tunnels, one host).
+    tunnel_ip: str | None = None
+    # The host has the external network's bridge: routers and DHCP may be placed here.
+    network_node: bool = False
+    # physical network name → the host bridge of flat networks on it, e.g. {"public": "br-ex"}.
+    bridge_mappings: dict[str, str] = Field(default_factory=dict)
+    # An address (CIDR form) for the flat networks' bridge: in the all-in-one the host
+    # namespace is "the outside" of the public network, e.g. "203.0.113.1/24".
+    external_address: str | None = None
     # Servers acted on at the same time (a slow stop or download does not hold up the others).
     workers: int = Field(default=4, ge=1, le=64)
+
+    @field_validator("tunnel_ip")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        return None if value is None else str(ipaddress.ip_address(value))
+
+    @field_validator("external_address")
+    @classmethod
+    def _interface(cls, value: str | None) -> str | None:
+        return None if value is None else str(ipaddress.ip_interface(value))
 
     @property
     def instances_dir(self) -> pathlib.Path:
@@ -76,6 +97,7 @@ def from_settings(settings: config.Settings, **overrides: Any) -> AgentConfig:
         "state_dir": settings.state_dir / "agent",
         "api_url": settings.public_url,
         "netns": settings.netns,
+        "tunnel_ip": settings.tunnel_ip,
         "registration_key_file": settings.state_dir / "agent-key",
     }
     values.update({k: v for k, v in overrides.items() if v is not None})

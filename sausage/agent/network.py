@@ -1,0 +1,158 @@
+"""The agent's network reconciler: desired networks/ports/routers → the host's data plane.
+
+Called by the agent loop (``sausage.agent.loop``) once per iteration with the desired document,
+before the servers are acted on (a VM's taps must exist, on their bridge, before it boots), and
+by ``sausage down --purge``. One pass: observe the links (``drivers/netlink.py``), plan
+(``plan/network.py``), apply, replace the nft table (``drivers/nft.py``) in one transaction,
+then hand the networks and routers to the DHCP and router drivers, and work out which ports
+are up. Cheap when nothing changed: the network part of the document is compared with the one
+last applied, and the host is only looked at again every ``FULL_CHECK`` seconds (or at once
+after a failure).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import json
+import logging
+import pathlib
+import shutil
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sausage.agent import config as agent_config
+from sausage.agent.drivers import netlink, nft
+from sausage.agent.drivers.errors import DriverError
+from sausage.agent.plan import network as plan
+from sausage.contract import host as contract
+
+__all__ = ["Result", "NetworkReconciler", "FULL_CHECK"]
+
+log = logging.getLogger(__name__)
+
+FULL_CHECK = 60.0  # seconds between looks at the host when the desired state did not change
+
+
+@dataclasses.dataclass(frozen=True)
+class Result:
+    ports_up: list[str]
+    errors: list[str]
+
+
+def _optional_driver(name: str) -> Any:
+    """The L3/DHCP drivers (another module set); None where they are not installed."""
+    try:
+        return importlib.import_module(f"sausage.agent.drivers.{name}")
+    except ImportError:
+        return None
+
+
+class NetworkReconciler:
+    def __init__(self, cfg: agent_config.AgentConfig, *,
+                 host_token: Callable[[], str] = lambda: "",
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.cfg = cfg
+        self.settings = plan.Settings(tunnel_ip=cfg.tunnel_ip,
+                                      bridge_mappings=dict(cfg.bridge_mappings),
+                                      external_address=cfg.external_address)
+        self.netlink = netlink.Netlink(cfg.netns)
+        self.nft = nft.Nft(self.netlink)
+        self.prefix = f"{cfg.netns}-" if cfg.netns else ""
+        self.state_dir = pathlib.Path(cfg.state_dir) / "network"
+        self.clock = clock
+        self.dhcp: Any = None
+        self.router: Any = None
+        dhcp, router = _optional_driver("dhcp"), _optional_driver("router")
+        if dhcp is not None:
+            self.dhcp = dhcp.DhcpDriver(self.state_dir / "dhcp", cfg.netns, self.prefix,
+                                        cfg.api_url, host_token)
+        if router is not None:
+            self.router = router.RouterDriver(self.state_dir / "router", cfg.netns, self.prefix)
+        self._key: str | None = None
+        self._checked_at = float("-inf")
+        self._result = Result([], [])
+        self._prepared = False
+        self._table = True  # a table of ours may be left from an earlier run: remove it once
+        self._filtered: frozenset[str] = frozenset()
+
+    def reconcile(self, desired: contract.Desired, *, force: bool = False) -> Result:
+        """Make the data plane match ``desired``; returns the ports up and what failed.
+        Never raises for a host problem: it is in ``errors``."""
+        networks = desired.get("networks", [])
+        ports = desired.get("ports", [])
+        routers = desired.get("routers", [])
+        key = json.dumps([networks, ports, routers], sort_keys=True)
+        now = self.clock()
+        if (not force and key == self._key and not self._result.errors
+                and now - self._checked_at < FULL_CHECK):
+            return self._result
+        try:
+            result = self._reconcile(networks, ports, routers)
+        except DriverError as e:
+            log.error("network: %s", e.message)
+            result = Result([], [e.message])
+        if result.errors and result.errors != self._result.errors:
+            log.warning("network: %s", "; ".join(result.errors))
+        self._key, self._checked_at, self._result = key, now, result
+        return result
+
+    def _reconcile(self, networks: list[contract.DesiredNetwork],
+                   ports: list[contract.DesiredPort],
+                   routers: list[contract.DesiredRouter]) -> Result:
+        if not self._prepared:
+            self.netlink.set_sysctls(netlink.BRIDGE_NF_SYSCTLS[self.nft.native_ct()])
+            self._prepared = True
+        links = self.netlink.links()
+        wiring = plan.plan(networks, ports, links, self.settings)
+        errors = list(wiring.errors)
+        if wiring.actions:
+            log.info("network: %d link changes", len(wiring.actions))
+            errors += self.netlink.execute_all(wiring.actions)
+            links = self.netlink.links()
+        errors += self._filter(ports)
+
+        def bridge_for(network_id: str) -> str:
+            return wiring.bridges.get(network_id, plan.bridge_name(network_id))
+
+        for name, driver, items in (("DHCP", self.dhcp, networks),
+                                    ("router", self.router, routers)):
+            if driver is None:
+                continue
+            try:
+                errors += list(driver.apply(items, bridge_for))
+            except DriverError as e:
+                errors.append(f"{name}: {e.message}")
+        return Result(plan.ports_up(ports, wiring.bridges, links, self._filtered), errors)
+
+    def _filter(self, ports: list[contract.DesiredPort]) -> list[str]:
+        """One nft transaction: the table for the ports, or no table when there are none."""
+        try:
+            if ports:
+                ruleset = nft.build(ports, self.nft.native_ct())
+                self.nft.apply(ruleset)
+                self._filtered, self._table = ruleset.taps, True
+            elif self._table:
+                self.nft.delete()
+                self._filtered, self._table = frozenset(), False
+        except DriverError as e:
+            self._filtered = frozenset()
+            return [e.message]
+        return []
+
+    def purge(self) -> None:
+        """Remove every piece of data plane this agent made: DHCP servers and routers (their
+        namespaces), the nft tables, our links and the mapped bridges, the state files."""
+        for driver in (self.dhcp, self.router):
+            if driver is not None:
+                driver.purge()
+        self.nft.delete()
+        gone = self.netlink.purge(frozenset(self.settings.bridge_mappings.values()))
+        if gone:
+            log.info("network: removed %s", ", ".join(gone))
+        shutil.rmtree(self.state_dir, ignore_errors=True)
+        self._key, self._table, self._filtered = None, False, frozenset()
+
+    def close(self) -> None:
+        self.netlink.close()
