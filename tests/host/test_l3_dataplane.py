@@ -23,7 +23,7 @@ import pytest
 
 from sausage.agent.drivers import dhcp, namespaces, router
 from sausage.contract import host as contract
-from tests.host.conftest import Netns, netns_list, processes_mentioning, require_host
+from tests.host.conftest import Netns, netns_list, processes_mentioning, require_host, run
 
 NET_ID = "5e1d0c3a-8b7f-4a61-9d2e-000000000001"
 EXT_ID = "5e1d0c3a-8b7f-4a61-9d2e-0000000000ee"
@@ -101,6 +101,7 @@ class World:
         self.tmp = pathlib.Path(tempfile.mkdtemp(prefix="sausage-l3-"))
         self.api = EchoApi()
         self.procs: list[subprocess.Popen[bytes]] = []
+        self.extra: list[Netns] = []
         self.host.create()
         self.client.create()
         self.host.ip("link", "add", BRIDGE, "type", "bridge")
@@ -119,6 +120,19 @@ class World:
 
     def bridge_for(self, network_id: str) -> str:
         return {NET_ID: BRIDGE, EXT_ID: "br-ex"}[network_id]
+
+    def neighbour(self, address: str) -> Netns:
+        """Another guest on the tenant network, configured by hand."""
+        ns = Netns()
+        self.extra.append(ns)
+        ns.create()
+        self.host.ip("link", "add", "tapclient1", "type", "veth", "peer", "name", "eth0",
+                     "netns", ns.name)
+        self.host.ip("link", "set", "tapclient1", "master", BRIDGE, "up")
+        ns.ip("addr", "add", f"{address}/24", "dev", "eth0")
+        ns.ip("link", "set", "eth0", "up")
+        ns.ip("route", "add", "default", "via", "10.0.0.1")
+        return ns
 
     def lease(self) -> dict[str, str]:
         """Run busybox udhcpc in the client namespace; the lease's variables."""
@@ -155,6 +169,8 @@ class World:
         self.dhcp.purge()
         self.routers.purge()
         self.api.close()
+        for ns in self.extra:
+            ns.delete()
         self.client.delete()
         self.host.delete()
         shutil.rmtree(self.tmp, ignore_errors=True)
@@ -175,8 +191,16 @@ def world() -> Iterator[World]:
     assert not w.tmp.exists()
 
 
-def desired_network(hosts: list[contract.DhcpHost]) -> contract.DesiredNetwork:
-    return {
+V6_SUBNET: contract.DesiredSubnet = {
+    "id": "sub-6", "cidr": "2001:db8:5::/64", "ip_version": 6, "gateway_ip": "2001:db8:5::1",
+    "enable_dhcp": True, "dns_nameservers": [], "host_routes": [], "ipv6_ra_mode": None,
+    "ipv6_address_mode": "dhcpv6-stateful", "dhcp_ip": "2001:db8:5::2",
+}
+
+
+def desired_network(hosts: list[contract.DhcpHost],
+                    v6: bool = False) -> contract.DesiredNetwork:
+    net: contract.DesiredNetwork = {
         "id": NET_ID, "mtu": 1450, "network_type": "vxlan", "segmentation_id": 100,
         "physical_network": "", "peers": [],
         "dhcp": {
@@ -188,6 +212,9 @@ def desired_network(hosts: list[contract.DhcpHost]) -> contract.DesiredNetwork:
             }],
         },
     }
+    if v6:
+        net["dhcp"]["subnets"].append(V6_SUBNET)
+    return net
 
 
 CLIENT_HOST: contract.DhcpHost = {"mac": CLIENT_MAC, "ip": CLIENT_IP, "hostname": "client-1"}
@@ -243,6 +270,25 @@ def test_a_new_host_is_served_after_a_reload_not_a_restart(world: World) -> None
     assert world.lease()["ip"] == CLIENT_IP
 
 
+def test_a_restarted_agent_adopts_dnsmasq_and_a_new_subnet_restarts_it(world: World) -> None:
+    assert world.dhcp.apply([desired_network([CLIENT_HOST])], world.bridge_for) == []
+    pid = dnsmasq_pid(world)
+    world.dhcp.proxy.close()  # the agent stops; dnsmasq, a daemon, runs on
+    restarted = dhcp.DhcpDriver(world.tmp / "state", world.host.name, world.prefix,
+                                world.api.url, lambda: "host-secret")
+    world.dhcp = restarted
+
+    assert restarted.apply([desired_network([CLIENT_HOST])], world.bridge_for) == []
+    assert dnsmasq_pid(world) == pid
+
+    assert restarted.apply([desired_network([CLIENT_HOST], v6=True)], world.bridge_for) == []
+    assert dnsmasq_pid(world) != pid
+    ns = dhcp.namespace_name(world.prefix, NET_ID)
+    shown = run(["ip", "-n", ns, "addr", "show", "dev", "ns-d1c9a7e5b3f"]).stdout
+    assert "2001:db8:5::2/64" in shown and "10.0.0.2/24" in shown
+    assert world.lease()["ip"] == CLIENT_IP
+
+
 def test_a_network_that_leaves_the_document_leaves_nothing_behind(world: World) -> None:
     assert world.dhcp.apply([desired_network([CLIENT_HOST])], world.bridge_for) == []
     pid = dnsmasq_pid(world)
@@ -269,6 +315,9 @@ def test_a_router_snats_to_its_gateway_and_dnats_floating_ips(world: World) -> N
     assert world.curl(world.client, f"http://{OUTSIDE}:8080/") == FLOATING
     # From the outside, the floating IP reaches the client, which sees the real source.
     assert world.curl(world.host, f"http://{FLOATING}:8081/") == OUTSIDE
+    # A neighbour on the same network reaches it by its floating IP too (hairpin NAT).
+    neighbour = world.neighbour("10.0.0.11")
+    assert world.curl(neighbour, f"http://{FLOATING}:8081/") == GATEWAY_ADDR
 
     assert world.routers.apply([], world.bridge_for) == []
     assert world.ours() == [dhcp.namespace_name(world.prefix, NET_ID)]

@@ -160,9 +160,23 @@ def test_floating_ips_are_dnatted_in_and_snatted_out_before_the_subnet_snat() ->
     assert fip < snat
 
 
+def test_a_guest_reaching_a_floating_ip_from_inside_is_snatted_to_the_gateway() -> None:
+    rules = [line.strip() for line in router.render_nat(desired_router()).splitlines()]
+    assert 'iifname "qg-gwport00000" meta mark set 0x2' in rules
+    assert "ct status dnat meta mark != 0x2 snat to 203.0.113.10" in rules
+
+
+def test_the_router_routes_by_default_via_the_external_gateway_plus_extra_routes() -> None:
+    extra = {"destination": "172.16.0.0/16", "nexthop": "10.0.0.254"}
+    assert router._routes(desired_router(routes=[extra])) == [
+        ("172.16.0.0/16", "10.0.0.254"), ("0.0.0.0/0", "203.0.113.1")]
+    assert router._routes(desired_router(gateway=None, routes=[extra])) == [
+        ("172.16.0.0/16", "10.0.0.254")]
+
+
 def test_without_enable_snat_only_floating_ips_are_translated() -> None:
     text = router.render_nat(desired_router(enable_snat=False))
-    assert "snat to 203.0.113.20" in text and "snat to 203.0.113.10" not in text
+    assert "snat to 203.0.113.20" in text and "10.0.0.0/24" not in text
 
 
 def test_a_router_without_gateway_has_no_nat_table() -> None:

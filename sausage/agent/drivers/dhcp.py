@@ -263,9 +263,11 @@ class DhcpDriver:
             return
         outside, inside = device_names(dhcp["port_id"])
         namespaces.create(ns)
-        namespaces.plug_veth(self.host_netns, bridge, outside, ns, inside, dhcp["mac"], net["mtu"])
-        for stale in namespaces.link_names(ns) - {"lo", inside}:
-            self._unplug_stale(ns, stale)
+        if namespaces.plug_veth(self.host_netns, bridge, outside, ns, inside, dhcp["mac"],
+                                net["mtu"]):
+            _stop(files)  # bound to the interface that was replaced
+        for stale in namespaces.link_names(ns) - {"lo", inside}:  # a replaced DHCP port's
+            namespaces.delete_link(ns, stale)
         addresses = [f"{s['dhcp_ip']}/{ipaddress.ip_network(s['cidr'], strict=False).prefixlen}"
                      for s in dhcp["subnets"] if s["dhcp_ip"]]
         namespaces.set_addresses(ns, inside, [*addresses, f"{contract.METADATA_ADDRESS}/32"])
@@ -282,12 +284,6 @@ class DhcpDriver:
         elif changed:
             os.kill(pid, signal.SIGHUP)  # rereads the hosts and opts files
         self._applied[net["id"]] = (what, time.monotonic())
-
-    def _unplug_stale(self, ns: str, inside: str) -> None:
-        """A veth of a DHCP port that was replaced: delete it by its namespace end."""
-        with namespaces.iproute(ns) as ipr:
-            for index in ipr.link_lookup(ifname=inside):
-                ipr.link("del", index=index)
 
     def _remove(self, network_id: str) -> None:
         self._applied.pop(network_id, None)

@@ -32,7 +32,7 @@ from sausage.agent.drivers.errors import DriverError
 
 __all__ = [
     "NETNS_DIR", "exists", "names", "create", "delete", "pids", "run_in", "set_sysctls",
-    "iproute", "plug_veth", "unplug", "set_addresses", "set_routes", "link_names", "wait_for",
+    "iproute", "plug_veth", "delete_link", "set_addresses", "set_routes", "link_names", "wait_for",
     "alive",
 ]
 
@@ -171,10 +171,11 @@ def link_names(name: str | None) -> set[str]:
 
 
 def plug_veth(host_ns: str | None, bridge: str, host_end: str, ns: str, ns_end: str, mac: str,
-              mtu: int | None = None) -> None:
+              mtu: int | None = None) -> bool:
     """A veth pair ``host_end`` (on ``bridge``, in ``host_ns``) ↔ ``ns_end`` (in ``ns``, with
     ``mac``), both up with ``mtu`` (None: the bridge's). A pair that exists is only corrected
-    (bridge, MTU, MAC)."""
+    (bridge, MTU, MAC). True when the pair was made anew."""
+    created = False
     with iproute(host_ns) as ipr:
         bridges = ipr.link_lookup(ifname=bridge)
         if not bridges:
@@ -192,6 +193,7 @@ def plug_veth(host_ns: str | None, bridge: str, host_end: str, ns: str, ns_end: 
             ipr.link("add", ifname=host_end, kind="veth", mtu=mtu,
                      peer={"ifname": ns_end, "net_ns_fd": ns, "mtu": mtu})
             found = ipr.link_lookup(ifname=host_end)
+            created = True
         index = found[0]
         link = ipr.get_links(index)[0]
         if link.get_attr("IFLA_MASTER") != bridges[0] or link.get_attr("IFLA_MTU") != mtu:
@@ -206,12 +208,13 @@ def plug_veth(host_ns: str | None, bridge: str, host_end: str, ns: str, ns_end: 
         if link.get_attr("IFLA_MTU") != mtu:
             ipr.link("set", index=index, mtu=mtu)
         ipr.link("set", index=index, state="up")
+    return created
 
 
-def unplug(host_ns: str | None, host_end: str) -> None:
-    """Delete a veth pair by its host end (the peer goes with it)."""
-    with iproute(host_ns) as ipr:
-        for index in ipr.link_lookup(ifname=host_end):
+def delete_link(name: str | None, ifname: str) -> None:
+    """Delete a link of namespace ``name`` if it is there (a veth takes its peer along)."""
+    with iproute(name) as ipr:
+        for index in ipr.link_lookup(ifname=ifname):
             with contextlib.suppress(NetlinkError):
                 ipr.link("del", index=index)
 

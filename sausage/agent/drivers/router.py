@@ -12,7 +12,8 @@ is one nftables table (``ip sausage-nat``) replaced in one ``nft -f`` transactio
 DNAT in prerouting (and output, for the router's own traffic), then in postrouting, for what
 leaves by ``qg-``, SNAT of each fixed address to its floating IP before the SNAT of the
 interface subnets to the gateway address (when ``enable_snat``). Traffic between the router's
-own interfaces is routed, never NATed.
+own interfaces is routed, never NATed, except a guest's connection to a floating IP of the
+same router ("hairpin"), whose source becomes the gateway address.
 
 ``render_nat`` is pure (tested in tests/unit/test_dhcp_router_render.py).
 """
@@ -38,6 +39,7 @@ __all__ = ["RouterDriver", "TABLE", "render_nat", "namespace_name", "device_name
 log = logging.getLogger("sausage.agent.router")
 
 TABLE = "ip sausage-nat"
+OUTSIDE_MARK = 0x2  # packets that came in by the gateway (qg-) port
 RESYNC_SECONDS = 300.0
 
 SYSCTLS = {
@@ -93,10 +95,16 @@ def render_nat(router: contract.DesiredRouter) -> str:
         if subnets:
             snat.append(f'oifname "{qg}" ip saddr {{ {", ".join(subnets)} }} '
                         f"snat to {gateway_v4[0].ip}")
+    if gateway_v4 and floating:
+        # Hairpin: a guest reaching a floating IP from inside. Without this SNAT the target
+        # would answer it directly, from its fixed address, and the guest would drop that.
+        # What came in from outside was marked on the way in and keeps its source.
+        snat.append(f"ct status dnat meta mark != {OUTSIDE_MARK:#x} snat to {gateway_v4[0].ip}")
     lines += [
         f"table {TABLE} {{",
         "  chain prerouting {",
         "    type nat hook prerouting priority dstnat; policy accept;",
+        f'    iifname "{qg}" meta mark set {OUTSIDE_MARK:#x}',
         *(f"    {rule}" for rule in dnat),
         "  }",
         "  chain output {",
@@ -185,10 +193,8 @@ class RouterDriver:
             expected.add(inside)
             namespaces.plug_veth(self.host_netns, bridges[port["network_id"]], outside, ns,
                                  inside, port["mac"])
-        for stale in namespaces.link_names(ns) - expected:
-            with namespaces.iproute(ns) as ipr:
-                for index in ipr.link_lookup(ifname=stale):
-                    ipr.link("del", index=index)
+        for stale in namespaces.link_names(ns) - expected:  # interfaces removed from it
+            namespaces.delete_link(ns, stale)
         for port, kind in ports:
             addresses = list(port["addresses"])
             if kind == "qg":
