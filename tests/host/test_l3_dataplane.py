@@ -240,6 +240,8 @@ def dnsmasq_pid(w: World) -> int:
 
 def test_a_guest_gets_its_lease_and_reaches_metadata_through_the_proxy(world: World) -> None:
     assert world.dhcp.apply([desired_network([CLIENT_HOST])], world.bridge_for) == []
+    made = pathlib.Path("/run/netns", dhcp.namespace_name(world.prefix, NET_ID))
+    assert made.stat().st_ino != pathlib.Path("/proc/self/ns/net").stat().st_ino
 
     lease = world.lease()
     assert lease["ip"] == CLIENT_IP

@@ -7,7 +7,8 @@ namespace: the host end (``tap…``) is enslaved to the bridge, the other end (`
 ``qg-``) lives in the namespace with the port's MAC and addresses. Work that must happen
 *inside* a namespace (sysctls, creating a listening socket) runs in a short-lived thread that
 ``setns``es itself there: a thread's namespace is its own, and a socket keeps the namespace it
-was made in.
+was made in. Netlink requests run the same way (an rtnetlink socket made in that thread), so
+nothing here forks the agent's multithreaded process.
 
 Every function is idempotent, and raises ``DriverError`` (with the netlink errno as its code)
 when the kernel refuses.
@@ -16,13 +17,14 @@ when the kernel refuses.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import ipaddress
 import os
 import pathlib
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from pyroute2 import IPRoute, netns  # type: ignore[import-untyped]
@@ -32,13 +34,14 @@ from sausage.agent.drivers.errors import DriverError
 
 __all__ = [
     "NETNS_DIR", "exists", "names", "create", "delete", "pids", "run_in", "set_sysctls",
-    "iproute", "plug_veth", "delete_link", "set_addresses", "set_routes", "link_names", "wait_for",
+    "netlink", "plug_veth", "delete_link", "set_addresses", "set_routes", "link_names", "wait_for",
     "alive",
 ]
 
 NETNS_DIR = pathlib.Path("/run/netns")
 RTPROT_STATIC = 4  # the routes we add carry this protocol, so we know which ones are ours
 MAIN_TABLE = 254
+CLONE_NEWNET = 0x40000000
 
 T = TypeVar("T")
 
@@ -58,14 +61,25 @@ def names(prefix: str) -> list[str]:
 def create(name: str) -> None:
     """Create the namespace (if missing) with ``lo`` up."""
     if not exists(name):
+        def unshare_and_attach() -> None:
+            # unshare() moves only this thread into a new namespace; attaching the thread's
+            # namespace to /run/netns/<name> keeps it after the thread is gone.
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.unshare(CLONE_NEWNET) != 0:
+                err = ctypes.get_errno()
+                raise OSError(err, os.strerror(err))
+            netns.attach(name, f"{os.getpid()}/task/{threading.get_native_id()}")
+
         try:
-            netns.create(name)
-        except OSError as e:
-            raise DriverError(f"cannot create network namespace {name}: {e}", e.errno) from e
-    with iproute(name) as ipr:
-        lo = ipr.link_lookup(ifname="lo")
-        if lo:
-            ipr.link("set", index=lo[0], state="up")
+            run_in(None, unshare_and_attach)
+        except DriverError as e:
+            raise DriverError(f"cannot create network namespace {name}: {e}", e.code) from e
+
+    def lo_up(ipr: Any) -> None:
+        for index in ipr.link_lookup(ifname="lo"):
+            ipr.link("set", index=index, state="up")
+
+    netlink(name, lo_up)
 
 
 def pids(name: str) -> list[int]:
@@ -94,11 +108,14 @@ def delete(name: str) -> None:
     for pid in pids(name):
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-    with contextlib.suppress(DriverError), iproute(name) as ipr:
+    def delete_links(ipr: Any) -> None:
         for link in ipr.get_links():
             if link.get_attr("IFLA_IFNAME") != "lo":
                 with contextlib.suppress(NetlinkError):
                     ipr.link("del", index=link["index"])
+
+    with contextlib.suppress(DriverError):
+        netlink(name, delete_links)
     try:
         netns.remove(name)
     except FileNotFoundError:
@@ -108,21 +125,21 @@ def delete(name: str) -> None:
 
 
 def run_in(name: str | None, fn: Callable[[], T]) -> T:
-    """Run ``fn`` in a fresh thread that first enters namespace ``name``; return its result.
-    The agent's own threads never change namespace."""
-    if name is None:
-        return fn()
+    """Run ``fn`` in a fresh thread that first enters namespace ``name`` (None: the root
+    namespace, where the agent is); return its result. The agent's own threads never change
+    namespace."""
     result: list[T] = []
     failure: list[BaseException] = []
 
     def target() -> None:
         try:
-            netns.setns(name, flags=0)
+            if name is not None:
+                netns.setns(name, flags=0)
             result.append(fn())
         except BaseException as e:  # noqa: BLE001 (re-raised in the caller's thread)
             failure.append(e)
 
-    thread = threading.Thread(target=target, name=f"netns-{name}", daemon=True)
+    thread = threading.Thread(target=target, name=f"netns-{name or 'root'}", daemon=True)
     thread.start()
     thread.join()
     if failure:
@@ -148,26 +165,23 @@ def set_sysctls(name: str | None, values: dict[str, str],
     run_in(name, write)
 
 
-@contextlib.contextmanager
-def iproute(name: str | None) -> Iterator[Any]:
-    """An rtnetlink socket in namespace ``name`` (never creating it); NetlinkErrors raised in
-    the block become DriverErrors."""
-    try:
-        ipr = IPRoute(netns=name, flags=0) if name is not None else IPRoute()
-    except (OSError, NetlinkError) as e:
-        raise DriverError(f"cannot open netlink in namespace {name}: {e}",
-                          getattr(e, "code", None) or getattr(e, "errno", None)) from e
-    try:
-        yield ipr
-    except NetlinkError as e:
-        raise DriverError(f"netlink ({name or 'root namespace'}): {e}", e.code) from e
-    finally:
-        ipr.close()
+def netlink(name: str | None, fn: Callable[[Any], T]) -> T:
+    """``fn(ipr)`` with an rtnetlink socket (pyroute2 ``IPRoute``) in namespace ``name``, in a
+    thread of its own; a NetlinkError it raises becomes a DriverError."""
+    def work() -> T:
+        ipr = IPRoute()
+        try:
+            return fn(ipr)
+        except NetlinkError as e:
+            raise DriverError(f"netlink ({name or 'root namespace'}): {e}", e.code) from e
+        finally:
+            ipr.close()
+
+    return run_in(name, work)
 
 
 def link_names(name: str | None) -> set[str]:
-    with iproute(name) as ipr:
-        return {link.get_attr("IFLA_IFNAME") for link in ipr.get_links()}
+    return netlink(name, lambda ipr: {link.get_attr("IFLA_IFNAME") for link in ipr.get_links()})
 
 
 def plug_veth(host_ns: str | None, bridge: str, host_end: str, ns: str, ns_end: str, mac: str,
@@ -175,55 +189,60 @@ def plug_veth(host_ns: str | None, bridge: str, host_end: str, ns: str, ns_end: 
     """A veth pair ``host_end`` (on ``bridge``, in ``host_ns``) ↔ ``ns_end`` (in ``ns``, with
     ``mac``), both up with ``mtu`` (None: the bridge's). A pair that exists is only corrected
     (bridge, MTU, MAC). True when the pair was made anew."""
-    created = False
-    with iproute(host_ns) as ipr:
+    peer_here = ns_end in link_names(ns)
+
+    def outside(ipr: Any) -> tuple[bool, int]:
         bridges = ipr.link_lookup(ifname=bridge)
         if not bridges:
             raise DriverError(f"bridge {bridge} does not exist")
-        if mtu is None:
-            mtu = int(ipr.get_links(bridges[0])[0].get_attr("IFLA_MTU"))
+        size = mtu if mtu is not None else int(ipr.get_links(bridges[0])[0].get_attr("IFLA_MTU"))
         found = ipr.link_lookup(ifname=host_end)
-        if found:
-            with iproute(ns) as inner:
-                peer_here = bool(inner.link_lookup(ifname=ns_end))
-            if not peer_here:  # a stale host end whose peer is gone or elsewhere: start over
-                ipr.link("del", index=found[0])
-                found = []
-        if not found:
-            ipr.link("add", ifname=host_end, kind="veth", mtu=mtu,
-                     peer={"ifname": ns_end, "net_ns_fd": ns, "mtu": mtu})
+        if found and not peer_here:  # a stale host end whose peer is gone: start over
+            ipr.link("del", index=found[0])
+            found = []
+        created = not found
+        if created:
+            ipr.link("add", ifname=host_end, kind="veth", mtu=size,
+                     peer={"ifname": ns_end, "net_ns_fd": ns, "mtu": size})
             found = ipr.link_lookup(ifname=host_end)
-            created = True
-        index = found[0]
-        link = ipr.get_links(index)[0]
-        if link.get_attr("IFLA_MASTER") != bridges[0] or link.get_attr("IFLA_MTU") != mtu:
-            ipr.link("set", index=index, master=bridges[0], mtu=mtu)
-        ipr.link("set", index=index, state="up")
-    with iproute(ns) as ipr:
+        link = ipr.get_links(found[0])[0]
+        if link.get_attr("IFLA_MASTER") != bridges[0] or link.get_attr("IFLA_MTU") != size:
+            ipr.link("set", index=found[0], master=bridges[0], mtu=size)
+        ipr.link("set", index=found[0], state="up")
+        return created, size
+
+    created, size = netlink(host_ns, outside)
+
+    def inside(ipr: Any) -> None:
         index = ipr.link_lookup(ifname=ns_end)[0]
         link = ipr.get_links(index)[0]
         if (link.get_attr("IFLA_ADDRESS") or "").lower() != mac.lower():
             ipr.link("set", index=index, state="down")
             ipr.link("set", index=index, address=mac)
-        if link.get_attr("IFLA_MTU") != mtu:
-            ipr.link("set", index=index, mtu=mtu)
+        if link.get_attr("IFLA_MTU") != size:
+            ipr.link("set", index=index, mtu=size)
         ipr.link("set", index=index, state="up")
+
+    netlink(ns, inside)
     return created
 
 
 def delete_link(name: str | None, ifname: str) -> None:
     """Delete a link of namespace ``name`` if it is there (a veth takes its peer along)."""
-    with iproute(name) as ipr:
+    def delete(ipr: Any) -> None:
         for index in ipr.link_lookup(ifname=ifname):
             with contextlib.suppress(NetlinkError):
                 ipr.link("del", index=index)
+
+    netlink(name, delete)
 
 
 def set_addresses(ns: str, ifname: str, cidrs: Sequence[str]) -> None:
     """Make ``cidrs`` ("10.0.0.2/24", "169.254.169.254/32", "2001:db8::2/64") exactly the
     global addresses of ``ifname`` (IPv6 link-local addresses are left alone)."""
     wanted = {ipaddress.ip_interface(cidr) for cidr in cidrs}
-    with iproute(ns) as ipr:
+
+    def converge(ipr: Any) -> None:
         index = ipr.link_lookup(ifname=ifname)[0]
         have = set()
         for msg in ipr.get_addr(index=index):
@@ -239,6 +258,8 @@ def set_addresses(ns: str, ifname: str, cidrs: Sequence[str]) -> None:
             ipr.addr("add", index=index, address=str(iface.ip),
                      prefixlen=iface.network.prefixlen, **extra)
 
+    netlink(ns, converge)
+
 
 def set_routes(ns: str, routes: Sequence[tuple[str, str]]) -> None:
     """Make ``routes`` ((destination CIDR, next hop) pairs) exactly the static routes of the
@@ -247,33 +268,35 @@ def set_routes(ns: str, routes: Sequence[tuple[str, str]]) -> None:
     are in place."""
     wanted = {(str(ipaddress.ip_network(dst, strict=False)), str(ipaddress.ip_address(hop)))
               for dst, hop in routes}
-    with iproute(ns) as ipr:
+
+    def converge(ipr: Any) -> list[str]:
         have: dict[tuple[str, str], dict[str, Any]] = {}
         for family in (2, 10):
             for msg in ipr.get_routes(family=family, table=MAIN_TABLE):
-                if msg["proto"] != RTPROT_STATIC or msg.get_attr("RTA_TABLE") != MAIN_TABLE:
-                    continue
-                dst = msg.get_attr("RTA_DST") or ("0.0.0.0" if family == 2 else "::")
                 hop = msg.get_attr("RTA_GATEWAY")
-                if hop is None:
+                if (msg["proto"] != RTPROT_STATIC or msg.get_attr("RTA_TABLE") != MAIN_TABLE
+                        or hop is None):
                     continue
-                key = (str(ipaddress.ip_network(f"{dst}/{msg['dst_len']}", strict=False)),
+                dst = f"{msg.get_attr('RTA_DST') or ('0.0.0.0' if family == 2 else '::')}"
+                dst += f"/{msg['dst_len']}"
+                key = (str(ipaddress.ip_network(dst, strict=False)),
                        str(ipaddress.ip_address(hop)))
-                have[key] = {"dst": f"{dst}/{msg['dst_len']}", "gateway": hop,
-                             "family": family}
+                have[key] = {"dst": dst, "gateway": hop, "family": family}
         for key in set(have) - wanted:
             with contextlib.suppress(NetlinkError):
                 ipr.route("del", table=MAIN_TABLE, proto=RTPROT_STATIC, **have[key])
         errors = []
         for dst, hop in sorted(wanted - set(have)):
-            family = 10 if ":" in hop else 2
             try:
-                ipr.route("replace", dst=dst, gateway=hop, family=family, table=MAIN_TABLE,
-                          proto=RTPROT_STATIC)
+                ipr.route("replace", dst=dst, gateway=hop, family=10 if ":" in hop else 2,
+                          table=MAIN_TABLE, proto=RTPROT_STATIC)
             except NetlinkError as e:
                 errors.append(f"route {dst} via {hop}: {e}")
-        if errors:
-            raise DriverError(f"in namespace {ns}: " + "; ".join(errors))
+        return errors
+
+    errors = netlink(ns, converge)
+    if errors:
+        raise DriverError(f"in namespace {ns}: " + "; ".join(errors))
 
 
 def alive(pid: int) -> bool:
