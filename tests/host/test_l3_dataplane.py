@@ -260,6 +260,10 @@ def test_a_guest_gets_its_lease_and_reaches_metadata_through_the_proxy(world: Wo
     assert headers["x-sausage-network-id"] == NET_ID
     assert headers["x-forwarded-for"] == CLIENT_IP
     assert headers["x-sausage-host-token"] == "host-secret"
+    status = world.client.run("curl", "-sS", "--max-time", "5", "--path-as-is", "-o", "/dev/null",
+                              "-w", "%{http_code}", "http://169.254.169.254/openstack/../../hosts",
+                              timeout=15)
+    assert status.stdout == "400"
 
 
 def test_a_new_host_is_served_after_a_reload_not_a_restart(world: World) -> None:
@@ -275,7 +279,7 @@ def test_a_new_host_is_served_after_a_reload_not_a_restart(world: World) -> None
 def test_a_restarted_agent_adopts_dnsmasq_and_a_new_subnet_restarts_it(world: World) -> None:
     assert world.dhcp.apply([desired_network([CLIENT_HOST])], world.bridge_for) == []
     pid = dnsmasq_pid(world)
-    world.dhcp.proxy.close()  # the agent stops; dnsmasq, a daemon, runs on
+    world.dhcp.close()  # the agent stops; dnsmasq, a daemon, runs on
     restarted = dhcp.DhcpDriver(world.tmp / "state", world.host.name, world.prefix,
                                 world.api.url, lambda: "host-secret")
     world.dhcp = restarted

@@ -241,6 +241,11 @@ class DhcpDriver:
         self.proxy.close()
         shutil.rmtree(self.root, ignore_errors=True)
 
+    def close(self) -> None:
+        """The agent stops: close the metadata listeners (they live in the agent process);
+        dnsmasq and the namespaces stay, for the next agent to adopt."""
+        self.proxy.close()
+
     # -- one network ----------------------------------------------------------------------------
     def _ours(self) -> set[str]:
         marker = namespace_name(self.prefix, "")
