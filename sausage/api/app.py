@@ -14,7 +14,7 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 
 from sausage import errors
-from sausage.api import compute, faults, identity, image, internal, microversion, wire
+from sausage.api import compute, faults, identity, image, internal, microversion, network, wire
 from sausage.api.middleware import RequestContext
 from sausage.services.runtime import CatalogEntry, Cloud
 
@@ -27,6 +27,7 @@ def catalog(public_url: str) -> list[CatalogEntry]:
         CatalogEntry("identity", "keystone", f"{public_url}/identity"),
         CatalogEntry("image", "glance", f"{public_url}/image"),
         CatalogEntry("compute", "nova", f"{public_url}/compute/v2.1"),
+        CatalogEntry("network", "neutron", f"{public_url}/network"),
     ]
 
 
@@ -46,6 +47,8 @@ def build(cloud: Cloud) -> Starlette:
             Mount("/image", routes=image.ROUTES),
             Route("/compute", compute.versions.root, methods=["GET", "HEAD"]),
             Mount("/compute", routes=compute.ROUTES),
+            Route("/network", network.root, methods=["GET"]),
+            Mount("/network", routes=network.ROUTES),
             Mount("/internal", routes=internal.ROUTES),
         ],
         middleware=[Middleware(RequestContext),
