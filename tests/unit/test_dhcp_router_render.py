@@ -123,6 +123,8 @@ def test_dnsmasq_accepts_the_rendered_command_line(tmp_path: pathlib.Path) -> No
         pytest.skip("dnsmasq is not installed")
     net = network(subnet(dns_nameservers=["192.0.2.53"],
                          host_routes=[{"destination": "192.168.5.0/24", "nexthop": "10.0.0.9"}]),
+                  subnet(id="a", cidr="2001:db8:a::/64", ip_version=6, dhcp_ip="2001:db8:a::2",
+                         ipv6_address_mode="slaac"),
                   hosts=[{"mac": "fa:16:3e:00:00:10", "ip": "10.0.0.10", "hostname": "web-1"}])
     (tmp_path / "hosts").write_text(dhcp.render_hosts(net["dhcp"]))
     (tmp_path / "opts").write_text(dhcp.render_opts(net))
