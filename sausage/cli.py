@@ -114,7 +114,7 @@ def _settings(args: argparse.Namespace) -> config.Settings:
     test_image = getattr(args, "test_image", None)
     return config.load(
         pathlib.Path(args.state_dir), port=getattr(args, "port", None),
-        netns=getattr(args, "netns", None),
+        netns=getattr(args, "netns", None), tunnel_ip=getattr(args, "tunnel_ip", None),
         test_image=pathlib.Path(test_image).resolve() if test_image else None,
     )
 
@@ -128,6 +128,8 @@ def _remember_flags(settings: config.Settings) -> None:
     current["port"] = settings.port
     if settings.netns:
         current["netns"] = settings.netns
+    if settings.tunnel_ip:
+        current["tunnel_ip"] = settings.tunnel_ip
     if settings.test_image:
         current["test_image"] = str(settings.test_image)
     path.write_text(yaml.safe_dump(current, sort_keys=False))
@@ -181,6 +183,8 @@ def cmd_up(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 1
     _prepare(settings)
+    if settings.netns:
+        _ensure_netns(settings)
     if not args.detach:
         _step(5, f"API: serving on {settings.public_url} (Ctrl-C stops)")
         print(_ready_message(settings), flush=True)
@@ -202,6 +206,25 @@ def cmd_up(args: argparse.Namespace) -> int:
     return 1
 
 
+def _ensure_netns(settings: config.Settings) -> None:
+    """``up --netns X``: X is made (lo up) when missing, and ``down --purge`` removes it."""
+    from sausage.agent.drivers import namespaces
+
+    assert settings.netns is not None
+    if not namespaces.exists(settings.netns):
+        namespaces.create(settings.netns)
+        (settings.state_dir / "netns-created").write_text(settings.netns + "\n")
+        print(f"created network namespace {settings.netns}", flush=True)
+
+
+def _external_address(settings: config.Settings) -> str:
+    """The all-in-one host's address on the public network: its first, with its prefix."""
+    import ipaddress
+
+    net = ipaddress.ip_network(settings.public_cidr)
+    return f"{net.network_address + 1}/{net.prefixlen}"
+
+
 class AgentSupervisor(threading.Thread):
     """Runs the all-in-one's compute agent as a child process and restarts it if it dies
     (the agent re-attaches to the running VMs, so a crash costs nothing but a few seconds)."""
@@ -216,7 +239,8 @@ class AgentSupervisor(threading.Thread):
         log = open(self.settings.state_dir / "agent.log", "ab")
         process = subprocess.Popen(
             [sys.executable, "-m", "sausage.cli", "agent", "--state-dir",
-             str(self.settings.state_dir)],
+             str(self.settings.state_dir), "--network-node", "--bridge-mapping",
+             "public:br-ex", "--external-address", _external_address(self.settings)],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, preexec_fn=_die_with_parent)
         _agent_pidfile(self.settings.state_dir).write_text(f"{process.pid}\n")
         return process
@@ -300,8 +324,16 @@ def cmd_agent(args: argparse.Namespace) -> int:
     from sausage.agent import loop
 
     settings = config.load(pathlib.Path(args.state_dir))
-    overrides = {"host_name": args.host_name, "netns": args.netns,
-                 "api_url": args.api_url, "vcpus": args.vcpus, "memory_mb": args.memory_mb}
+    overrides: dict[str, Any] = {
+        "host_name": args.host_name, "netns": args.netns, "api_url": args.api_url,
+        "vcpus": args.vcpus, "memory_mb": args.memory_mb, "tunnel_ip": args.tunnel_ip,
+        "network_node": args.network_node or None, "external_address": args.external_address}
+    if args.bridge_mapping:
+        mappings = [m.split(":", 1) for m in args.bridge_mapping]
+        if any(len(m) != 2 or not all(m) for m in mappings):
+            print("error: --bridge-mapping takes PHYSICAL_NETWORK:BRIDGE", file=sys.stderr)
+            return 2
+        overrides["bridge_mappings"] = dict(mappings)
     if args.agent_dir:
         overrides["state_dir"] = pathlib.Path(args.agent_dir)
     cfg = agent_config.from_settings(settings, **overrides)
@@ -309,8 +341,12 @@ def cmd_agent(args: argparse.Namespace) -> int:
 
 
 def _purge_host(state_dir: pathlib.Path) -> None:
-    """Remove what the agents under this state dir left on the host: VMs and their files."""
-    from sausage.agent.drivers import qemu
+    """Remove what the agents under this state dir left on the host: VMs and their files,
+    then the all-in-one's data plane (DHCP and router namespaces, bridges, VXLAN devices,
+    taps, nft tables) and the namespace ``up --netns`` made."""
+    from sausage.agent import config as agent_config
+    from sausage.agent import network
+    from sausage.agent.drivers import namespaces, qemu
 
     for agent_dir in [state_dir / "agent", *sorted(state_dir.glob("agent-*"))]:
         if not (agent_dir / "instances").is_dir():
@@ -319,6 +355,20 @@ def _purge_host(state_dir: pathlib.Path) -> None:
         for server_id in driver.server_ids():
             print(f"removing VM {server_id}")
             driver.destroy(server_id)
+    settings = config.load(state_dir)
+    if settings.netns is None or namespaces.exists(settings.netns):
+        cfg = agent_config.from_settings(settings, bridge_mappings={"public": "br-ex"})
+        reconciler = network.NetworkReconciler(cfg)
+        try:
+            reconciler.purge()
+            print("removed the network data plane"
+                  + (f" in namespace {settings.netns}" if settings.netns else ""))
+        finally:
+            reconciler.close()
+    marker = state_dir / "netns-created"
+    if settings.netns and marker.exists():
+        namespaces.delete(settings.netns)
+        print(f"removed network namespace {settings.netns}")
 
 
 def cmd_down(args: argparse.Namespace) -> int:
@@ -392,7 +442,9 @@ def parser() -> argparse.ArgumentParser:
 
     up = with_state(sub.add_parser("up", help="prepare and run the all-in-one cloud"))
     up.add_argument("--port", type=int, help="API port on 127.0.0.1 (default 8000)")
-    up.add_argument("--netns", help="run the host data plane inside this network namespace")
+    up.add_argument("--netns", help="run the host data plane inside this network namespace "
+                    "(made if missing)")
+    up.add_argument("--tunnel-ip", help="this host's VXLAN underlay address")
     up.add_argument("--detach", action="store_true", help="return once ready, leave a daemon")
     up.add_argument("--test-image", help="register this qcow2 as the public image sausage-test")
     up.set_defaults(fn=cmd_up)
@@ -408,6 +460,13 @@ def parser() -> argparse.ArgumentParser:
     agent.add_argument("--agent-dir", help="this agent's state (default: <state-dir>/agent)")
     agent.add_argument("--vcpus", type=int, help="vCPUs to offer (default: the host's)")
     agent.add_argument("--memory-mb", type=int, help="RAM to offer (default: the host's)")
+    agent.add_argument("--tunnel-ip", help="this host's VXLAN underlay address")
+    agent.add_argument("--network-node", action="store_true",
+                       help="routers and DHCP servers may be placed on this host")
+    agent.add_argument("--bridge-mapping", action="append", metavar="PHYSNET:BRIDGE",
+                       help="the host bridge of a flat physical network (repeatable)")
+    agent.add_argument("--external-address", metavar="CIDR",
+                       help="an address for the flat networks' bridge (all-in-one)")
     agent.set_defaults(fn=cmd_agent)
     status = with_state(sub.add_parser("status", help="is it running?"))
     status.set_defaults(fn=cmd_status)

@@ -30,9 +30,9 @@ from typing import Any
 import yaml
 
 from sausage.agent import config as agent_config
-from sausage.agent import observe
+from sausage.agent import network, observe
 from sausage.agent.client import Client, ClientError, CredentialRefused
-from sausage.agent.drivers import images, qemu
+from sausage.agent.drivers import images, nics, qemu
 from sausage.agent.plan import compute
 from sausage.contract import host as contract
 
@@ -47,6 +47,7 @@ BOOT_POLL = 2.0
 BOOT_WINDOW = 30.0
 MAX_BACKOFF = 30.0
 KEEP_SNAPSHOT_SEQS = 32
+NIC_RETRY = 60.0  # seconds before a failed NIC hotplug is tried again
 
 
 class _Shutdown(BaseException):
@@ -111,6 +112,13 @@ class Agent:
         self._console = observe.ConsoleTracker()
         self._acted_at: dict[str, float] = {}  # server id → when its last actions were handed out
         self._foreign: set[str] = set()
+        self.network = network.NetworkReconciler(cfg,
+                                                 host_token=lambda: self.client.token or "")
+        self._network = network.Result([], [])
+        self._servers: dict[str, contract.DesiredServer] = {}
+        # server id → the taps its running QEMU has (None/absent: not known, ask QEMU)
+        self._plugged: dict[str, tuple[str, ...]] = {}
+        self._nic_errors: dict[str, tuple[float, str]] = {}  # server id → (retry at, message)
 
     # -- the loop ----------------------------------------------------------------------------------
     def run(self) -> int:
@@ -178,6 +186,13 @@ class Agent:
     def _converge(self, desired: contract.Desired) -> None:
         # Busy before observing: a server whose actions end meanwhile was observed mid-way.
         busy = self._busy()
+        self._servers = {d["id"]: d for d in desired["servers"]}
+        # Networking first: a server's taps must be on their bridges before it boots.
+        try:
+            self._network = self.network.reconcile(desired)
+        except Exception as e:  # a bug: report it, keep the servers going
+            log.exception("network reconcile failed")
+            self._network = network.Result([], [f"Internal error: {e!r}"])
         statuses = {s.id: s for s in self.driver.observe_all() if not self._is_foreign(s)}
         servers = [d for d in desired["servers"] if d["id"] not in busy]
         view = observe.host_view([s for i, s in statuses.items() if i not in busy],
@@ -189,7 +204,47 @@ class Agent:
             log.info("server %s: %s", server_id, ", ".join(_describe(a) for a in actions))
             self._jobs[server_id] = self._pool.submit(self._act, server_id, actions)
             self._acted_at[server_id] = time.monotonic()
+        self._hotplug(servers, statuses, set(by_server))
         self._report(desired, statuses, busy | set(self._jobs))
+
+    def _hotplug(self, servers: list[contract.DesiredServer],
+                 statuses: dict[str, qemu.Status], acting: set[str]) -> None:
+        """Running servers whose NICs differ from the desired ones get a hotplug job."""
+        now = time.monotonic()
+        for d in servers:
+            sid = d["id"]
+            status = statuses.get(sid)
+            if sid in acting or status is None or status.state not in ("running", "paused"):
+                if status is None or status.pid is None:
+                    self._plugged.pop(sid, None)
+                continue
+            wanted = self._nics(sid)
+            if self._plugged.get(sid) == tuple(n.tap for n in wanted):
+                continue
+            failed = self._nic_errors.get(sid)
+            if failed is not None and failed[0] > now:
+                continue
+            self._jobs[sid] = self._pool.submit(self._sync_nics, sid, wanted)
+
+    def _sync_nics(self, server_id: str, wanted: tuple[qemu.Nic, ...]) -> None:
+        """Plug and unplug NICs of a running server (worker thread)."""
+        try:
+            with self.driver.lock(server_id):
+                if self.driver.pid(server_id) is None:
+                    self._plugged.pop(server_id, None)
+                    return
+                plugged, unplugged = nics.sync(self.driver.dir(server_id) / "qmp.sock", wanted)
+                self._plugged[server_id] = tuple(n.tap for n in wanted)
+                self._nic_errors.pop(server_id, None)
+                if plugged or unplugged:
+                    log.info("server %s: NICs plugged %s, unplugged %s", server_id,
+                             plugged or "-", unplugged or "-")
+        except qemu.DriverError as e:
+            log.error("server %s: NIC hotplug failed: %s", server_id, e.message)
+            self._nic_errors[server_id] = (time.monotonic() + NIC_RETRY,
+                                           f"server {server_id}: NIC hotplug: {e.message}")
+        finally:
+            self._wake.set()
 
     def _is_foreign(self, status: qemu.Status) -> bool:
         """Created under another host registration (the API forgot this host and it registered
@@ -227,6 +282,9 @@ class Agent:
             "version": contract.VERSION, "host_id": self.host_id,
             "revision_seen": desired["revision"], "vcpus": vcpus, "memory_mb": memory_mb,
             "disk_gb": disk_gb, "servers": servers,
+            "ports_up": self._network.ports_up,
+            "network_errors": [*self._network.errors,
+                               *(m for sid, (_, m) in self._nic_errors.items() if sid in wanted)],
         }
         try:
             self.client.report(report)
@@ -240,6 +298,7 @@ class Agent:
         if running:
             log.info("waiting for the actions in flight on %d server(s)", len(running))
         self._pool.shutdown(wait=True, cancel_futures=True)
+        self.network.close()
         self.client.close()
         log.info("agent stopped; VMs keep running")
 
@@ -259,6 +318,9 @@ class Agent:
         }
         if self.cfg.availability_zone:
             registration["availability_zone"] = self.cfg.availability_zone
+        if self.cfg.tunnel_ip:
+            registration["tunnel_ip"] = self.cfg.tunnel_ip
+        registration["network_node"] = self.cfg.network_node
         try:
             reply = self.client.register(registration, self.cfg.read_registration_key())
         except CredentialRefused as e:
@@ -315,13 +377,17 @@ class Agent:
                 d.update(sid, host_id=self.host_id, reboot_seq=action.reboot_seq,
                          rebuild_seq=action.rebuild_seq, resize_seq=action.resize_seq)
             case compute.Start():
-                d.start(self._boot(action))
+                boot = self._boot(action)
+                d.start(boot)
+                self._plugged[sid] = tuple(n.tap for n in boot.nics)
             case compute.Stop(graceful=graceful):
                 d.stop(sid, graceful=graceful)
             case compute.Kill():
                 d.kill(sid)
             case compute.Reboot():
-                d.reboot(self._boot(action.start), hard=action.kind == "hard")
+                boot = self._boot(action.start)
+                d.reboot(boot, hard=action.kind == "hard")
+                self._plugged[sid] = tuple(n.tap for n in boot.nics)
                 d.update(sid, reboot_seq=action.seq)
             case compute.RecordReboot(seq=seq):
                 d.update(sid, reboot_seq=seq)
@@ -384,8 +450,12 @@ class Agent:
             cmdline=image.get("cmdline"), nics=self._nics(start.server_id))
 
     def _nics(self, server_id: str) -> tuple[qemu.Nic, ...]:
-        """The server's NICs: the hook for networking (ports, taps), none yet."""
-        return ()
+        """The server's NICs as the desired state lists them (PCI order)."""
+        server = self._servers.get(server_id)
+        if server is None:
+            return ()
+        return tuple(qemu.Nic(mac=n["mac"], tap=n["tap"], mtu=n["mtu"])
+                     for n in server.get("nics", []))
 
 
 def _describe(action: compute.Action) -> str:

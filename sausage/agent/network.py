@@ -7,23 +7,22 @@ by ``sausage down --purge``. One pass: observe the links (``drivers/netlink.py``
 then hand the networks and routers to the DHCP and router drivers, and work out which ports
 are up. Cheap when nothing changed: the network part of the document is compared with the one
 last applied, and the host is only looked at again every ``FULL_CHECK`` seconds (or at once
-after a failure).
+after a failure); in between, a change is planned against the links as the last pass left
+them (``plan.simulate``) rather than a fresh dump of every link.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import json
 import logging
 import pathlib
 import shutil
 import time
 from collections.abc import Callable
-from typing import Any
 
 from sausage.agent import config as agent_config
-from sausage.agent.drivers import netlink, nft
+from sausage.agent.drivers import dhcp, netlink, nft, router
 from sausage.agent.drivers.errors import DriverError
 from sausage.agent.plan import network as plan
 from sausage.contract import host as contract
@@ -41,14 +40,6 @@ class Result:
     errors: list[str]
 
 
-def _optional_driver(name: str) -> Any:
-    """The L3/DHCP drivers (another module set); None where they are not installed."""
-    try:
-        return importlib.import_module(f"sausage.agent.drivers.{name}")
-    except ImportError:
-        return None
-
-
 class NetworkReconciler:
     def __init__(self, cfg: agent_config.AgentConfig, *,
                  host_token: Callable[[], str] = lambda: "",
@@ -62,20 +53,16 @@ class NetworkReconciler:
         self.prefix = f"{cfg.netns}-" if cfg.netns else ""
         self.state_dir = pathlib.Path(cfg.state_dir) / "network"
         self.clock = clock
-        self.dhcp: Any = None
-        self.router: Any = None
-        dhcp, router = _optional_driver("dhcp"), _optional_driver("router")
-        if dhcp is not None:
-            self.dhcp = dhcp.DhcpDriver(self.state_dir / "dhcp", cfg.netns, self.prefix,
-                                        cfg.api_url, host_token)
-        if router is not None:
-            self.router = router.RouterDriver(self.state_dir / "router", cfg.netns, self.prefix)
+        self.dhcp = dhcp.DhcpDriver(self.state_dir, cfg.netns, self.prefix, cfg.api_url,
+                                    host_token)
+        self.router = router.RouterDriver(self.state_dir, cfg.netns, self.prefix)
         self._key: str | None = None
         self._checked_at = float("-inf")
         self._result = Result([], [])
         self._prepared = False
         self._table = True  # a table of ours may be left from an earlier run: remove it once
         self._filtered: frozenset[str] = frozenset()
+        self._links: list[plan.Link] | None = None  # as the last pass left them
 
     def reconcile(self, desired: contract.Desired, *, force: bool = False) -> Result:
         """Make the data plane match ``desired``; returns the ports up and what failed.
@@ -88,42 +75,49 @@ class NetworkReconciler:
         if (not force and key == self._key and not self._result.errors
                 and now - self._checked_at < FULL_CHECK):
             return self._result
+        full = force or bool(self._result.errors) or now - self._checked_at >= FULL_CHECK
         try:
-            result = self._reconcile(networks, ports, routers)
+            result = self._reconcile(networks, ports, routers, full)
         except DriverError as e:
             log.error("network: %s", e.message)
             result = Result([], [e.message])
+            self._links = None
         if result.errors and result.errors != self._result.errors:
             log.warning("network: %s", "; ".join(result.errors))
-        self._key, self._checked_at, self._result = key, now, result
+        self._key, self._result = key, result
+        if full:
+            self._checked_at = now
         return result
 
     def _reconcile(self, networks: list[contract.DesiredNetwork],
                    ports: list[contract.DesiredPort],
-                   routers: list[contract.DesiredRouter]) -> Result:
-        if not self._prepared:
+                   routers: list[contract.DesiredRouter], full: bool) -> Result:
+        if not self._prepared and (networks or ports):
+            # Deliberately, and only once there is something to filter (see netlink.py).
             self.netlink.set_sysctls(netlink.BRIDGE_NF_SYSCTLS[self.nft.native_ct()])
             self._prepared = True
-        links = self.netlink.links()
+        links = self.netlink.links() if full or self._links is None else self._links
         wiring = plan.plan(networks, ports, links, self.settings)
         errors = list(wiring.errors)
         if wiring.actions:
             log.info("network: %d link changes", len(wiring.actions))
-            errors += self.netlink.execute_all(wiring.actions)
-            links = self.netlink.links()
+            failed = self.netlink.execute_all(wiring.actions)
+            errors += failed
+            links = self.netlink.links() if failed else plan.simulate(links, wiring.actions)
+        self._links = links
         errors += self._filter(ports)
 
         def bridge_for(network_id: str) -> str:
             return wiring.bridges.get(network_id, plan.bridge_name(network_id))
 
-        for name, driver, items in (("DHCP", self.dhcp, networks),
-                                    ("router", self.router, routers)):
-            if driver is None:
-                continue
-            try:
-                errors += list(driver.apply(items, bridge_for))
-            except DriverError as e:
-                errors.append(f"{name}: {e.message}")
+        try:
+            errors += self.dhcp.apply(networks, bridge_for)
+        except DriverError as e:  # it should not raise; a host oddity still must not stop us
+            errors.append(f"DHCP: {e.message}")
+        try:
+            errors += self.router.apply(routers, bridge_for)
+        except DriverError as e:
+            errors.append(f"router: {e.message}")
         return Result(plan.ports_up(ports, wiring.bridges, links, self._filtered), errors)
 
     def _filter(self, ports: list[contract.DesiredPort]) -> list[str]:
@@ -144,15 +138,14 @@ class NetworkReconciler:
     def purge(self) -> None:
         """Remove every piece of data plane this agent made: DHCP servers and routers (their
         namespaces), the nft tables, our links and the mapped bridges, the state files."""
-        for driver in (self.dhcp, self.router):
-            if driver is not None:
-                driver.purge()
+        self.dhcp.purge()
+        self.router.purge()
         self.nft.delete()
         gone = self.netlink.purge(frozenset(self.settings.bridge_mappings.values()))
         if gone:
             log.info("network: removed %s", ", ".join(gone))
         shutil.rmtree(self.state_dir, ignore_errors=True)
-        self._key, self._table, self._filtered = None, False, frozenset()
+        self._key, self._table, self._filtered, self._links = None, False, frozenset(), None
 
     def close(self) -> None:
         self.netlink.close()

@@ -247,3 +247,29 @@ def test_an_unchanged_desired_state_costs_no_kernel_calls(hosts: list[Host],
     print(f"\n100 unchanged reconciles: {(time.monotonic() - t0) * 1000:.1f} ms")
 
 
+
+
+def test_down_purge_removes_the_data_plane_and_the_namespace_up_made(
+        tmp_path: pathlib.Path) -> None:
+    require_host()
+    from sausage import cli
+
+    state = tmp_path / "state"
+    state.mkdir()
+    ns = Netns()
+    (state / "sausage.yaml").write_text(f"netns: {ns.name}\n")
+    try:
+        cli._ensure_netns(cli.config.load(state))
+        ns.created = True
+        assert ns.name in netns_list()
+        cfg = agent_config.from_settings(cli.config.load(state), tunnel_ip="192.0.2.1",
+                                         bridge_mappings={"public": "br-ex"})
+        r = network.NetworkReconciler(cfg)
+        try:
+            assert not r.reconcile(desired([port(1, [EGRESS_ANY])], peers=[])).errors
+        finally:
+            r.close()
+        cli._purge_host(state)
+        assert ns.name not in netns_list()
+    finally:
+        ns.delete()

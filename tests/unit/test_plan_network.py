@@ -188,3 +188,15 @@ def test_without_bridge_conntrack_the_state_travels_in_the_mark() -> None:
     assert "table inet sausage {" in nft.build([port(1)], native_ct=False).text
     native = nft.build([port(1)], native_ct=True).text
     assert "table inet sausage {" not in native and "ct state invalid drop" in native
+
+
+def test_the_links_after_a_plan_need_no_further_actions() -> None:
+    """What the reconciler plans against between two full looks at the host."""
+    observed = [*wired(frozenset({"192.0.2.9"})), plan.Link("brqold0000000", "bridge"),
+                plan.Link("tapold0000000", "tun", master="brqold0000000")]
+    nets, ports = [vxlan_net(["192.0.2.2"], mtu=1400), flat_net()], [port(1), port(2, network=PUBLIC)]
+    first = plan.plan(nets, ports, observed, SETTINGS)
+    after = plan.simulate(observed, first.actions)
+    assert plan.plan(nets, ports, after, SETTINGS).actions == []
+    assert plan.plan([], [], plan.simulate(after, plan.plan([], [], after, SETTINGS).actions),
+                     SETTINGS).actions == []

@@ -55,15 +55,18 @@ HostState = Literal["running", "paused", "suspended", "stopped"]
 
 @dataclasses.dataclass(frozen=True)
 class Nic:
-    """One virtio NIC on an existing tap (the network driver makes the tap). Not used yet."""
+    """One virtio NIC on the tap the network reconciler made; ids name the tap, so hotplug
+    (``drivers/nics.py``) finds boot-time and hot-plugged NICs alike."""
 
     mac: str
     tap: str
     mtu: int = 1450
 
     def args(self, index: int) -> list[str]:
-        return ["-netdev", f"tap,id=net{index},ifname={self.tap},script=no,downscript=no",
-                "-device", f"virtio-net-pci,netdev=net{index},mac={self.mac},host_mtu={self.mtu}"]
+        del index  # PCI order is argument order
+        return ["-netdev", f"tap,id=hn-{self.tap},ifname={self.tap},script=no,downscript=no",
+                "-device", f"virtio-net-pci,id=nic-{self.tap},netdev=hn-{self.tap},"
+                f"mac={self.mac},host_mtu={self.mtu}"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,7 +79,7 @@ class Boot:
     kernel: pathlib.Path | None = None
     initrd: pathlib.Path | None = None
     cmdline: str | None = None
-    nics: tuple[Nic, ...] = ()  # the networking hook: empty until ports exist
+    nics: tuple[Nic, ...] = ()  # the server's ports, in order
 
 
 @dataclasses.dataclass(frozen=True)

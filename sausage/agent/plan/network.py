@@ -20,7 +20,7 @@ from sausage.contract import host as contract
 __all__ = [
     "VXLAN_PORT", "Link", "Settings", "Action", "CreateBridge", "CreateVxlan", "CreateTap",
     "SetMtu", "SetMaster", "SetUp", "AddAddress", "AddFdb", "DelFdb", "DeleteLink", "Plan",
-    "bridge_name", "vxlan_name", "plan", "ports_up", "is_ours",
+    "bridge_name", "vxlan_name", "plan", "simulate", "ports_up", "is_ours",
 ]
 
 VXLAN_PORT = 4789
@@ -262,6 +262,43 @@ def plan(networks: Sequence[contract.DesiredNetwork], ports: Sequence[contract.D
         if tap_link is None or not tap_link.up:
             actions.append(SetUp(tap))
     return Plan(actions, bridges, errors)
+
+
+def simulate(links: Iterable[Link], actions: Iterable[Action]) -> list[Link]:
+    """The links as they are after ``actions`` succeeded: what the reconciler plans against
+    next time, instead of dumping every link again (a dump of 500 links costs ~0.5 s)."""
+    by_name = {link.name: link for link in links}
+    for action in actions:
+        current = by_name.get(action.name)
+        match action:
+            case CreateBridge(name=name, mtu=mtu):
+                by_name[name] = Link(name, "bridge", mtu=mtu)
+            case CreateVxlan(name=name, vni=vni, local=local, mtu=mtu):
+                by_name[name] = Link(name, "vxlan", mtu=mtu, vni=vni, local=local,
+                                     port=VXLAN_PORT, learning=False)
+            case CreateTap(name=name, mtu=mtu):
+                by_name[name] = Link(name, "tun", mtu=mtu)
+            case DeleteLink(name=name):
+                by_name.pop(name, None)
+                for other, link in list(by_name.items()):
+                    if link.master == name:
+                        by_name[other] = dataclasses.replace(link, master=None)
+            case _ if current is None:
+                continue
+            case SetMtu(mtu=mtu):
+                by_name[action.name] = dataclasses.replace(current, mtu=mtu)
+            case SetMaster(master=master):
+                by_name[action.name] = dataclasses.replace(current, master=master)
+            case SetUp():
+                by_name[action.name] = dataclasses.replace(current, up=True)
+            case AddAddress(address=address):
+                by_name[action.name] = dataclasses.replace(
+                    current, addresses=current.addresses | {_normal(address)})
+            case AddFdb(dst=dst):
+                by_name[action.name] = dataclasses.replace(current, fdb=current.fdb | {dst})
+            case DelFdb(dst=dst):
+                by_name[action.name] = dataclasses.replace(current, fdb=current.fdb - {dst})
+    return list(by_name.values())
 
 
 def ports_up(ports: Sequence[contract.DesiredPort], bridges: Mapping[str, str],
