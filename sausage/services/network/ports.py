@@ -211,21 +211,24 @@ def _mac(value: str) -> str:
 
 
 def _insert_port(s: Session, port: nm.Port, mac_given: bool) -> None:
+    """Insert the port with a MAC unique on its network. A plain INSERT, not a SAVEPOINT: on
+    SQLite (pysqlite) a savepoint as a transaction's first write would open, and on release
+    commit, a transaction of its own. A random MAC that is taken is simply drawn again; the
+    unique key still guards the (2^-24) race."""
+    def taken(mac: str) -> bool:
+        return s.scalars(select(nm.Port.id).where(nm.Port.network_id == port.network_id,
+                                                  nm.Port.mac_address == mac)).first() is not None
+
     for _ in range(16):
-        try:
-            with s.begin_nested():
-                s.add(port)
-                s.flush()
+        if not taken(port.mac_address):
+            s.add(port)
+            s.flush()
             return
-        except IntegrityError as e:
-            if port in s:
-                s.expunge(port)
-            if mac_given:
-                raise errors.Conflict(f"Unable to complete operation for network "
-                                      f"{port.network_id}. The mac address "
-                                      f"{port.mac_address} is in use.",
-                                      kind="MacAddressInUse") from e
-            port.mac_address = random_mac()
+        if mac_given:
+            raise errors.Conflict(f"Unable to complete operation for network "
+                                  f"{port.network_id}. The mac address {port.mac_address} "
+                                  "is in use.", kind="MacAddressInUse")
+        port.mac_address = random_mac()
     raise errors.Conflict("Unable to generate a unique mac address.",
                           kind="MacAddressGenerationFailure")
 
