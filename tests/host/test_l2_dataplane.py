@@ -7,9 +7,12 @@ the port's tap in the host namespace. Traffic goes only between these namespaces
 
 from __future__ import annotations
 
+import contextlib
 import pathlib
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -18,8 +21,9 @@ import pytest
 
 from sausage.agent import config as agent_config
 from sausage.agent import network
+from sausage.agent.drivers import images, nics, qemu
 from sausage.contract import host as contract
-from tests.host.conftest import Netns, netns_list, require_host, run
+from tests.host.conftest import Netns, netns_list, processes_mentioning, require_host, run
 
 NET = "5b0a3f4e-0c6e-4a59-9d2b-6f1c2d3e4f50"
 VNI = 4242
@@ -273,3 +277,48 @@ def test_down_purge_removes_the_data_plane_and_the_namespace_up_made(
         assert ns.name not in netns_list()
     finally:
         ns.delete()
+
+
+def test_a_nic_is_hot_plugged_into_a_running_vm_and_unplugged_again(
+        hosts: list[Host], tmp_path: pathlib.Path, testimage: pathlib.Path) -> None:
+    """The one VM this file boots: an interface attach and detach on a running server."""
+    host = Host(tmp_path)
+    hosts.append(host)
+    p = port(1, [EGRESS_ANY, PING_IN])
+    host.apply(desired([p]))
+    state = pathlib.Path(tempfile.mkdtemp(prefix="sg-nic-"))  # short: QMP socket paths
+    driver = qemu.QemuDriver(state, accel=qemu.choose_accel("auto"), netns=host.ns.name)
+    sid = "0d1e2f30-4152-4637-8899-aabbccddeeff"
+    try:
+        base = driver.images.ensure(
+            {"id": "img", "disk_format": "qcow2", "checksum": None, "size": None,
+             "url": str(testimage / "disk.qcow2")},
+            lambda url: _chunks(pathlib.Path(url)))
+        driver.create_disk(sid, "img", base, images.cache_format("qcow2"), root_gb=0)
+        driver.start(qemu.Boot(sid, vcpus=1, memory_mb=256))
+        deadline = time.monotonic() + 120
+        while not driver.observe(sid).ready:
+            assert time.monotonic() < deadline, driver.console(sid)[-2000:]
+            time.sleep(0.2)
+        sock = driver.dir(sid) / "qmp.sock"
+        nic = qemu.Nic(mac=p["mac"], tap=p["tap"], mtu=1450)
+        assert nics.sync(sock, (nic,)) == ([p["tap"]], [])
+        assert nics.attached(sock) == [p["tap"]]
+        link = run(["ip", "-n", host.ns.name, "link", "show", p["tap"]]).stdout
+        assert "NO-CARRIER" not in link and "master brq" in link  # QEMU has the tap, on its bridge
+        assert nics.sync(sock, (nic,)) == ([], [])
+        assert nics.sync(sock, ()) == ([], [p["tap"]])  # the guest released it (ACPI)
+        assert nics.attached(sock) == []
+    finally:
+        driver.destroy(sid)
+        shutil.rmtree(state, ignore_errors=True)
+    assert processes_mentioning(str(state)) == []
+
+
+@contextlib.contextmanager
+def _chunks(path: pathlib.Path) -> Iterator[Iterator[bytes]]:
+    def read() -> Iterator[bytes]:
+        with open(path, "rb") as f:
+            while chunk := f.read(1 << 20):
+                yield chunk
+    yield read()
