@@ -368,7 +368,10 @@ def _attached(s: Session, router: nm.Router) -> dict[str, tuple[nm.Port, str]]:
 
 def _check_overlap(s: Session, router: nm.Router, new: Sequence[nm.Subnet]) -> None:
     attached = _attached(s, router)
-    existing = list(s.scalars(select(nm.Subnet).where(nm.Subnet.id.in_(sorted(attached)))))
+    # Reported in address order, so the message names the same subnet every time.
+    existing = sorted(s.scalars(select(nm.Subnet).where(nm.Subnet.id.in_(sorted(attached)))),
+                      key=lambda sub: (ipaddress.ip_network(sub.cidr).version,
+                                       ipaddress.ip_network(sub.cidr)))
     for subnet in new:
         if subnet.id in attached:
             raise _bad(f"Router already has a port on subnet {subnet.id}")
