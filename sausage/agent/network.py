@@ -105,7 +105,10 @@ class NetworkReconciler:
             errors += failed
             links = self.netlink.links() if failed else plan.simulate(links, wiring.actions)
         self._links = links
-        errors += self._filter(ports)
+        # Zones for tenant bridges only: the flat ones carry the host's own traffic too.
+        tenant = sorted({wiring.bridges[n["id"]] for n in networks
+                         if n["network_type"] == "vxlan" and n["id"] in wiring.bridges})
+        errors += self._filter(ports, tenant)
 
         def bridge_for(network_id: str) -> str:
             return wiring.bridges.get(network_id, plan.bridge_name(network_id))
@@ -120,11 +123,11 @@ class NetworkReconciler:
             errors.append(f"router: {e.message}")
         return Result(plan.ports_up(ports, wiring.bridges, links, self._filtered), errors)
 
-    def _filter(self, ports: list[contract.DesiredPort]) -> list[str]:
+    def _filter(self, ports: list[contract.DesiredPort], bridges: list[str]) -> list[str]:
         """One nft transaction: the table for the ports, or no table when there are none."""
         try:
             if ports:
-                ruleset = nft.build(ports, self.nft.native_ct())
+                ruleset = nft.build(ports, self.nft.native_ct(), bridges)
                 self.nft.apply(ruleset)
                 self._filtered, self._table = ruleset.taps, True
             elif self._table:

@@ -322,3 +322,23 @@ def _chunks(path: pathlib.Path) -> Iterator[Iterator[bytes]]:
             while chunk := f.read(1 << 20):
                 yield chunk
     yield read()
+
+
+def test_two_networks_with_the_same_addresses_work_each_in_its_own_conntrack_zone(
+        hosts: list[Host], tmp_path: pathlib.Path) -> None:
+    host = Host(tmp_path)
+    hosts.append(host)
+    a, b = port(1, [EGRESS_ANY, PING_IN]), port(2, [EGRESS_ANY, PING_IN])
+    other = "6c1b4f5e-1d7f-4b6a-8e3c-7a2d3e4f5061"
+    c, d = port(3, [EGRESS_ANY, PING_IN]), port(4, [EGRESS_ANY, PING_IN])
+    for p, address in ((c, "10.9.0.1"), (d, "10.9.0.2")):  # the same addresses as a and b
+        p["network_id"], p["fixed_ips"] = other, [address]
+    vms = [host.vm(p) for p in (a, b, c, d)]
+    doc = desired([a, b, c, d])
+    doc["networks"] = [*doc["networks"], {**doc["networks"][0], "id": other,
+                                          "segmentation_id": VNI + 1}]
+    host.apply(doc)
+    assert pings(vms[0], "10.9.0.2") and pings(vms[2], "10.9.0.2")
+    zones = run(["ip", "netns", "exec", host.ns.name, "nft", "list", "chain", "inet",
+                 "sausage", "zones"]).stdout
+    assert "brq" + NET[:11] in zones and "brq" + other[:11] in zones

@@ -27,6 +27,7 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import subprocess
+import zlib
 from collections.abc import Callable, Sequence
 from typing import Protocol, TypeVar
 
@@ -65,8 +66,12 @@ def link_local(mac: str) -> str:
     return str(ipaddress.IPv6Address("fe80::" + ":".join(f"{g:x}" for g in groups)))
 
 
-def build(ports: Sequence[contract.DesiredPort], native_ct: bool) -> Ruleset:
-    """The nft transaction that makes the table exactly what ``ports`` need (pure)."""
+def build(ports: Sequence[contract.DesiredPort], native_ct: bool,
+          bridges: Sequence[str] = ()) -> Ruleset:
+    """The nft transaction that makes the table exactly what ``ports`` need (pure).
+
+    ``bridges``: the tenant networks' bridges; each gets its own conntrack zone, so two
+    networks with the same addresses never share connection state."""
     protected = sorted((p for p in ports if p["port_security"]), key=lambda p: p["tap"])
     macs: set[str] = set()
     ip4: set[str] = set()
@@ -151,7 +156,7 @@ def build(ports: Sequence[contract.DesiredPort], native_ct: bool) -> Ruleset:
              _block(f"table bridge {TABLE}", sets + chains + per_port)]
     lines += [f"table inet {TABLE}", f"delete table inet {TABLE}"]
     if not native_ct:
-        lines.append(_mark_table())
+        lines.append(_mark_table(bridges))
     return Ruleset("\n".join(lines) + "\n", frozenset(p["tap"] for p in protected))
 
 
@@ -161,14 +166,28 @@ def delete_text() -> str:
                      for family in ("bridge", "inet")) + "\n"
 
 
-def _mark_table() -> str:
-    """Conntrack's verdict on bridged IP, as mark bits (fallback mode; see the docstring)."""
+def zone(bridge: str) -> int:
+    """A bridge's conntrack zone: stable across restarts, 1…65535."""
+    return 1 + zlib.crc32(bridge.encode()) % 65535
+
+
+def _mark_table(bridges: Sequence[str]) -> str:
+    """Conntrack's verdict on bridged IP, as mark bits (fallback mode; see the docstring).
+    br_netfilter shows a bridged packet to the IP hooks as coming in on the bridge, which
+    picks the zone before conntrack (priority -200) looks."""
+    zones = []
+    if bridges:
+        elements = ", ".join(f"{_quote(b)} : {zone(b)}" for b in sorted(set(bridges)))
+        zones = [_block("chain zones", ["type filter hook prerouting priority -300; "
+                                        "policy accept;",
+                                        f"ct zone set iifname map {{ {elements} }}"])]
     body = [
         f"meta mark set meta mark and {~_MARKS & 0xFFFFFFFF:#x}",
         f"ct state established,related meta mark set meta mark or {EST_MARK:#x}",
         f"ct state invalid meta mark set meta mark or {INVALID_MARK:#x}",
     ]
     return _block(f"table inet {TABLE}", [
+        *zones,
         _block("chain hook_pre", ["type filter hook prerouting priority -150; policy accept;", *body]),
         _block("chain hook_out", ["type filter hook output priority -150; policy accept;", *body]),
     ])
