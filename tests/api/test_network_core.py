@@ -482,3 +482,15 @@ def test_extensions_list_what_is_built(api: Api) -> None:
     r = neutron(api, "GET", "/extensions/net-mtu", api.admin)
     assert r.json()["extension"]["alias"] == "net-mtu"
     assert neutron(api, "GET", "/extensions/bogus", api.admin).status_code == 404
+
+
+def test_deleting_a_slaac_subnet_takes_its_addresses_from_the_ports(api: Api) -> None:
+    _, _, member = api.user_in_project()
+    net, v4 = net_with_subnet(api, member)
+    v6 = make(api, member, "subnet", network_id=net["id"], ip_version=6, cidr="fd00:2::/64",
+              ipv6_ra_mode="slaac", ipv6_address_mode="slaac")
+    port = make(api, member, "port", network_id=net["id"])
+    assert {f["subnet_id"] for f in port["fixed_ips"]} == {v4["id"], v6["id"]}
+    assert neutron(api, "DELETE", f"/subnets/{v6['id']}", member).status_code == 204
+    r = neutron(api, "GET", f"/ports/{port['id']}", member)
+    assert [f["subnet_id"] for f in r.json()["port"]["fixed_ips"]] == [v4["id"]]

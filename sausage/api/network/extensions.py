@@ -55,6 +55,9 @@ EXTENSIONS: dict[str, tuple[str, str]] = {
                                   "descriptions to standard attributes"),
     "standard-attr-revisions": ("Resource revision numbers", "This extension will display "
                                 "the revision number of neutron resources."),
+    "tag": ("Tag support", "Enables to set tag on resources."),
+    "tag-ext": ("Tag support for resources: subnet, subnetpool, port, router",
+                "Extends tag support to more L2 and L3 resources."),
     "standard-attr-tag": ("Tag support for resources with standard attribute: subnet, "
                           "trunk, network_segment_range, router, network, policy, "
                           "subnetpool, port, security_group, floatingip",

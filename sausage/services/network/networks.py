@@ -26,6 +26,8 @@ __all__ = ["View", "get_network", "find", "show", "list_networks", "create", "up
 MTU = {"vxlan": 1450, "flat": 1500}
 # Ports that go away with their network (Neutron's auto-delete owners); any other blocks it.
 AUTO_DELETE_OWNERS = ("network:dhcp",)
+# An external network's floating IPs (and their ports) go with it too, as in Neutron.
+GOES_WITH_NETWORK = (*AUTO_DELETE_OWNERS, "network:floatingip")
 
 COLUMNS: dict[str, Any] = {
     "router:external": nm.Network.external,
@@ -244,12 +246,21 @@ def delete(s: Session, ctx: Context, network_id: str) -> None:
     policy.enforce_write(ctx, row.project_id, "delete_network")
     busy = s.scalars(select(nm.Port.id).where(
         nm.Port.network_id == row.id,
-        nm.Port.device_owner.not_in(AUTO_DELETE_OWNERS))).first()
+        nm.Port.device_owner.not_in(GOES_WITH_NETWORK))).first()
     if busy:
         raise errors.Conflict(f"Unable to complete operation on network {row.id}. There are "
                               "one or more ports still in use on the network.",
                               kind="NetworkInUse")
     changes.changed(s, [row.id])
+    floating = list(s.scalars(select(nm.FloatingIP).where(
+        nm.FloatingIP.floating_network_id == row.id)))
+    if floating:
+        # Their routers' hosts must drop the NAT rules: cheaper to resync everyone.
+        changes.changed(s, everywhere=True)
+        standard.drop_tags(s, [f.id for f in floating])
+        for fip in floating:
+            s.delete(fip)
+        s.flush()
     for port in s.scalars(select(nm.Port).where(nm.Port.network_id == row.id)):
         port_service.delete_port_row(s, port)
     subnet_ids = list(s.scalars(select(nm.Subnet.id).where(nm.Subnet.network_id == row.id)))

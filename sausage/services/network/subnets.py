@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete as sql_delete, select
 from sqlalchemy.orm import Session
 
 from sausage import errors
@@ -301,16 +301,24 @@ def delete(s: Session, ctx: Context, subnet_id: str) -> None:
     another port has an address on it."""
     row = find(s, ctx, subnet_id)
     policy.enforce_write(ctx, row.project_id, "delete_subnet")
-    busy = s.scalars(select(nm.Port.id).join(
+    # Addresses a SLAAC subnet gave ports automatically go with it (as in Neutron); only
+    # router interfaces on it block the delete then.
+    slaac = ipam.is_slaac(row)
+    blocking = select(nm.Port.id).join(
         nm.IPAllocation, nm.IPAllocation.port_id == nm.Port.id).where(
         nm.IPAllocation.subnet_id == row.id,
-        nm.Port.device_owner.not_in(networks.AUTO_DELETE_OWNERS))).first()
+        nm.Port.device_owner.not_in(networks.AUTO_DELETE_OWNERS))
+    if slaac:
+        blocking = blocking.where(nm.Port.device_owner.like("network:router_interface%"))
+    busy = s.scalars(blocking).first()
     if busy:
         raise errors.Conflict(f"Unable to complete operation on subnet {row.id}: One or more "
                               "ports have an IP allocation from this subnet.",
                               kind="SubnetInUse")
     ports.drop_dhcp(s, row.network_id, row.id)
     changes.changed(s, [row.network_id])
+    if slaac:
+        s.execute(sql_delete(nm.IPAllocation).where(nm.IPAllocation.subnet_id == row.id))
     standard.drop_tags(s, [row.id])
     s.delete(row)
     s.flush()
