@@ -266,3 +266,38 @@ def test_ipv6_subnets_are_attached_too(api: Api, cidr: str) -> None:
     port = ok(neutron(api, "GET", f"/ports/{reply['port_id']}", token))["port"]
     assert port["fixed_ips"] == [{"subnet_id": sub, "ip_address": "2001:db8:1::1"}]
     ok(detach(api, token, made["id"], port_id=reply["port_id"]))
+
+
+def test_the_network_node_learns_of_router_changes(api: Api) -> None:
+    from sqlalchemy import select
+
+    from sausage.db.models import compute as cm
+    from tests.api.test_compute import Host
+    host_id = Host(api, "nn1").id
+    with api.cloud.db.transaction() as s:  # as an agent started with --network-node says
+        node = s.get(cm.Host, host_id)
+        assert node is not None
+        node.network_node = True
+
+    def revision() -> int:
+        with api.cloud.db.transaction() as s:
+            return int(s.scalar(select(cm.Host.revision).where(cm.Host.id == host_id)) or 0)
+
+    public, _ = external(api)
+    _, _, token = api.user_in_project()
+    _, sub = network(api, token)
+    made = router(api, token)
+    steps = [lambda: attach(api, token, made["id"], subnet_id=sub),
+             lambda: neutron(api, "PUT", f"/routers/{made['id']}", token, json={"router": {
+                 "external_gateway_info": {"network_id": public}}}),
+             lambda: neutron(api, "PUT", f"/routers/{made['id']}", token, json={"router": {
+                 "routes": [{"destination": "192.168.5.0/24", "nexthop": "10.0.0.9"}]}}),
+             lambda: detach(api, token, made["id"], subnet_id=sub)]
+    for step in steps[:3]:
+        before = revision()
+        ok(step())
+        assert revision() > before
+    neutron(api, "PUT", f"/routers/{made['id']}", token, json={"router": {"routes": None}})
+    before = revision()
+    ok(steps[3]())
+    assert revision() > before

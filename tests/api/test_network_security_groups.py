@@ -325,3 +325,15 @@ def test_unknown_attributes_are_refused(api: Api) -> None:
     made = group(api, token)
     fault(neutron(api, "PUT", f"/security-groups/{made['id']}", token,
                   json={"security_group": {"project_id": "x"}}), 400)
+
+
+def test_a_rules_description_is_its_only_changeable_attribute(api: Api) -> None:
+    _, _, token = api.user_in_project()
+    made = group(api, token)
+    rule = ok(add_rule(api, token, made["id"], protocol="tcp"), 201)["security_group_rule"]
+    r = neutron(api, "PUT", f"/security-group-rules/{rule['id']}", token,
+                json={"security_group_rule": {"description": "ssh"}})
+    updated = ok(r)["security_group_rule"]
+    assert (updated["description"], updated["revision_number"]) == ("ssh", 1)
+    fault(neutron(api, "PUT", f"/security-group-rules/{rule['id']}", token,
+                  json={"security_group_rule": {"protocol": "udp"}}), 400)

@@ -1,6 +1,6 @@
 """``/v2.0/security-groups`` and ``/v2.0/security-group-rules``: Neutron security groups with
-their embedded rules, and the rules themselves (bulk create is all or nothing; rules have no
-update, as in Neutron)."""
+their embedded rules, and the rules themselves (bulk create is all or nothing; a rule's only
+changeable attribute is its description, as in Neutron)."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ RULE_SPEC: dict[str, Attr] = {
     "remote_ip_prefix": Attr(common.anything, put=False),
     "remote_group_id": Attr(common.anything, put=False),
     "remote_address_group_id": Attr(common.anything, put=False),
-    "description": Attr(common.string(), put=False),
+    "description": Attr(common.string()),
     "project_id": Attr(common.string(64), put=False),
     "tenant_id": Attr(common.string(64), put=False),
 }
@@ -121,7 +121,11 @@ async def rule(request: Request) -> Response:
     if request.method == "DELETE":
         await wire.call(request, svc.delete_rule, rule_id)
         return wire.empty()
-    shown = await wire.call(request, svc.show_rule, rule_id)
+    if request.method == "PUT":
+        values = await common.one(request, "security_group_rule", RULE_SPEC, create=False)
+        shown = await wire.call(request, svc.update_rule, rule_id, values)
+    else:
+        shown = await wire.call(request, svc.show_rule, rule_id)
     return common.shown(request, "security_group_rule",
                         render_rule(shown.rows[0], shown.defaults))
 
@@ -130,5 +134,5 @@ ROUTES = [
     Route("/security-groups", groups, methods=["GET", "POST"]),
     Route("/security-groups/{group_id}", group, methods=["GET", "PUT", "DELETE"]),
     Route("/security-group-rules", rules, methods=["GET", "POST"]),
-    Route("/security-group-rules/{rule_id}", rule, methods=["GET", "DELETE"]),
+    Route("/security-group-rules/{rule_id}", rule, methods=["GET", "PUT", "DELETE"]),
 ]

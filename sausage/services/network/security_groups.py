@@ -28,7 +28,8 @@ from sausage.services.network import changes, default_group, policy, query, quot
 
 __all__ = [
     "Groups", "Rules", "list_groups", "show_group", "create_group", "update_group",
-    "delete_group", "list_rules", "show_rule", "create_rules", "delete_rule", "PROTOCOLS",
+    "delete_group", "list_rules", "show_rule", "create_rules", "update_rule", "delete_rule",
+    "PROTOCOLS",
     "RULE_COLUMNS", "find_group",
 ]
 
@@ -244,6 +245,19 @@ def _find_rule(s: Session, ctx: Context, rule_id: str) -> nm.SecurityGroupRule:
 def show_rule(s: Session, ctx: Context, rule_id: str) -> Rules:
     row = _find_rule(s, ctx, rule_id)
     return Rules([row], _defaults(s, [row.security_group_id]))
+
+
+def update_rule(s: Session, ctx: Context, rule_id: str, values: Mapping[str, Any]) -> Rules:
+    """Describe a rule: its ``description`` is the only attribute a rule may change."""
+    row = _find_rule(s, ctx, rule_id)
+    group = s.get(nm.SecurityGroup, row.security_group_id)
+    policy.enforce_write(ctx, group.project_id if group else row.project_id,
+                         "update_security_group_rule")
+    if "description" in values:
+        row.description = values["description"]
+    standard.touch(row)
+    s.flush()
+    return show_rule(s, ctx, row.id)
 
 
 def delete_rule(s: Session, ctx: Context, rule_id: str) -> None:
