@@ -43,6 +43,8 @@ class Settings(BaseModel):
     # The external network `public` that floating IPs come from. In the all-in-one its gateway
     # (the first address) sits on the host's external bridge, which is "the outside".
     public_cidr: str = "203.0.113.0/24"
+    # Make `public`, demo's `private` network and its router `router1` at start (as devstack).
+    network_bootstrap: bool = True
     # This host's underlay address for VXLAN tunnels (unset: one host, no tunnels).
     tunnel_ip: str | None = None
     log_level: str = "info"

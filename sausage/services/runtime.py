@@ -17,6 +17,7 @@ from sausage.services.identity.fernet import KeyRepository
 from sausage.services.identity.tokens import TokenProvider
 from sausage.services.image import bootstrap as image_bootstrap
 from sausage.services.image.store import ImageStore
+from sausage.services.network import bootstrap as network_bootstrap
 
 __all__ = ["Cloud", "CatalogEntry"]
 
@@ -37,12 +38,15 @@ class Cloud:
 
     def prepare(self, *, admin_password: str, demo_password: str,
                 catalog: list[bootstrap.CatalogEntry]) -> None:
-        """Migrate the schema, bootstrap identity and the catalog, rotate keys when due."""
+        """Migrate the schema, bootstrap identity, the catalog and the first networks, rotate
+        keys when due."""
         self.db.migrate()
         with self.db.transaction() as s:
             bootstrap.bootstrap(s, admin_password=admin_password, demo_password=demo_password,
                                 region=self.settings.region, catalog=catalog)
             flavors.ensure_defaults(s)
+            if self.settings.network_bootstrap:
+                network_bootstrap.bootstrap(s, self.settings.public_cidr)
         if self.settings.test_image is not None:
             image_bootstrap.register_test_image(self.db, self.images, self.settings.test_image)
         self.maintain()

@@ -80,7 +80,8 @@ def api(request: pytest.FixtureRequest, tmp_path: pathlib.Path) -> Iterator[Api]
     url = ""
     if request.param == "postgres":
         url = request.getfixturevalue("postgres").new_database()
-    settings = config.load(tmp_path, database_url=url)
+    # An empty cloud: tests that want the bootstrap networks run services.network.bootstrap.
+    settings = config.load(tmp_path, database_url=url, network_bootstrap=False)
     cloud = Cloud(settings)
     cloud.prepare(admin_password=ADMIN_PASSWORD, demo_password=DEMO_PASSWORD,
                   catalog=app_module.catalog(settings.public_url))

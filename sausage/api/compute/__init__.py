@@ -9,20 +9,33 @@ from starlette.routing import BaseRoute, Mount, Route
 from sausage import errors
 from sausage.api import wire
 from sausage.api.compute import common
-from sausage.api.compute import (admin, flavors, keypairs, project, server_actions,
-                                 server_groups, server_meta, servers, versions)
+from sausage.api.compute import (admin, flavors, interfaces, keypairs, project,
+                                 server_actions, server_groups, server_meta, servers, versions)
+from sausage.services.compute import networking
 
 __all__ = ["ROUTES"]
 
 
 async def networks(request: Request) -> Response:
-    """Nova's os-networks proxy: no nova-network here, and no networks until Neutron lands."""
-    await wire.call(request, lambda s, ctx: None)
+    """Nova's os-networks proxy (before 2.36): the Neutron networks the caller can see."""
     if common.at_least(request, 2, 36):
+        await wire.call(request, lambda s, ctx: None)
         raise errors.NotFound("The resource could not be found.")
+    found = await wire.call(request, networking.proxy_networks, request.path_params.get("id"))
+    items = [{"id": n.id, "label": n.name, **{k: None for k in NOVA_NETWORK_KEYS}}
+             for n in found]
     if "id" in request.path_params:
-        raise errors.NotFound(f"Network {request.path_params['id']} could not be found.")
-    return wire.json({"networks": []})
+        return wire.json({"network": items[0]})
+    return wire.json({"networks": items})
+
+
+# The nova-network attributes os-networks still carries; Nova's proxy leaves them null.
+NOVA_NETWORK_KEYS = (
+    "bridge", "bridge_interface", "broadcast", "cidr", "cidr_v6", "created_at", "deleted",
+    "deleted_at", "dhcp_server", "dhcp_start", "dns1", "dns2", "enable_dhcp", "gateway",
+    "gateway_v6", "host", "injected", "mtu", "multi_host", "netmask", "netmask_v6",
+    "priority", "project_id", "rxtx_base", "share_address", "updated_at", "vlan",
+    "vpn_private_address", "vpn_public_address", "vpn_public_port")
 
 
 async def extensions(request: Request) -> Response:
@@ -32,7 +45,7 @@ async def extensions(request: Request) -> Response:
 
 V21: list[BaseRoute] = [
     *flavors.ROUTES, *keypairs.ROUTES, *servers.ROUTES, *server_actions.ROUTES,
-    *server_meta.ROUTES, *project.ROUTES, *admin.ROUTES, *server_groups.ROUTES,
+    *server_meta.ROUTES, *interfaces.ROUTES, *project.ROUTES, *admin.ROUTES, *server_groups.ROUTES,
     Route("/extensions", extensions, methods=["GET", "HEAD"]),
     Route("/os-networks", networks, methods=["GET", "HEAD"]),
     Route("/os-networks/{id}", networks, methods=["GET", "HEAD"]),

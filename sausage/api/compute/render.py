@@ -22,10 +22,14 @@ class ServerContext:
 
     def __init__(self, metadata: dict[str, dict[str, str]], tags: dict[str, list[str]],
                  host_names: dict[str, str], host_status: dict[str, str], is_admin: bool,
-                 image_meta: dict[str, dict[str, Any]] | None = None) -> None:
+                 image_meta: dict[str, dict[str, Any]] | None = None,
+                 addresses: dict[str, dict[str, list[dict[str, Any]]]] | None = None,
+                 security_groups: dict[str, list[str]] | None = None) -> None:
         self.metadata, self.tags, self.host_names = metadata, tags, host_names
         self.host_status, self.is_admin = host_status, is_admin
         self.image_meta = image_meta or {}
+        self.addresses = addresses or {}
+        self.security_groups = security_groups or {}
 
 
 def _host_id(row: Any, host_name: str | None) -> str:
@@ -48,7 +52,7 @@ def server(request: Request, row: Any, ctx: ServerContext) -> dict[str, Any]:
         "image": common.link(request, "images", row.image_id) if row.image_id else "",
         "flavor": common.link(request, "flavors", row.flavor_id),
         "created": common.iso(row.created_at), "updated": common.iso(row.updated_at),
-        "addresses": {}, "accessIPv4": row.access_ipv4, "accessIPv6": row.access_ipv6,
+        "addresses": ctx.addresses.get(row.id, {}), "accessIPv4": row.access_ipv4, "accessIPv6": row.access_ipv6,
         "links": common.links(request, "servers", row.id), "OS-DCF:diskConfig": "MANUAL",
         "key_name": row.key_name, "config_drive": row.config_drive,
         "OS-EXT-AZ:availability_zone": row.availability_zone or "",
@@ -57,8 +61,11 @@ def server(request: Request, row: Any, ctx: ServerContext) -> dict[str, Any]:
         "OS-SRV-USG:launched_at": _usg(row.launched_at),
         "OS-SRV-USG:terminated_at": _usg(row.terminated_at),
         "os-extended-volumes:volumes_attached": [],
-        "security_groups": [{"name": "default"}],
     }
+    groups = ctx.security_groups.get(row.id)
+    if groups:
+        # As Nova with Neutron: the groups of the server's ports, absent without ports.
+        body["security_groups"] = [{"name": name} for name in groups]
     if status in ("ACTIVE", "BUILD", "REBUILD", "RESIZE", "VERIFY_RESIZE"):
         body["progress"] = row.progress if status != "BUILD" else 0
     if status in ("ERROR", "DELETED") and row.fault:
@@ -97,10 +104,12 @@ def _usg(value: Any) -> str | None:
     return None if value is None else str(value.strftime("%Y-%m-%dT%H:%M:%S.%f"))
 
 
-def created(request: Request, row: Any, admin_pass: str | None) -> dict[str, Any]:
+def created(request: Request, row: Any, admin_pass: str | None,
+            security_groups: list[str] | None = None) -> dict[str, Any]:
     body: dict[str, Any] = {"id": row.id, "links": common.links(request, "servers", row.id),
                             "OS-DCF:diskConfig": "MANUAL",
-                            "security_groups": [{"name": "default"}]}
+                            "security_groups": [{"name": name}
+                                                for name in security_groups or ["default"]]}
     if admin_pass is not None:
         body["adminPass"] = admin_pass
     return body

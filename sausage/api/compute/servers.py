@@ -14,7 +14,7 @@ from starlette.routing import Route
 from sausage import errors
 from sausage.api import wire
 from sausage.api.compute import common, render, validation
-from sausage.services.compute import hosts, servers as svc
+from sausage.services.compute import hosts, networking, servers as svc
 from sausage.services.context import Context
 
 __all__ = ["ROUTES", "render_context"]
@@ -72,7 +72,8 @@ def render_context(s: Session, ctx: Context, rows: Sequence[Any]) -> render.Serv
         status[host.id] = ("MAINTENANCE" if not host.enabled else
                            "UP" if hosts.is_alive(host) else "DOWN")
     return render.ServerContext(svc.metadata_of(s, ids), svc.tags_of(s, ids), names, status,
-                                ctx.is_admin)
+                                ctx.is_admin, addresses=networking.addresses(s, ids),
+                                security_groups=networking.security_group_names(s, ids))
 
 
 def _create(s: Session, ctx: Context, req: dict[str, Any]) -> tuple[list[Any], Any]:
@@ -92,14 +93,14 @@ async def collection(request: Request) -> Response:
                 req[key] = int(req[key])
         if "config_drive" in req:
             req["config_drive"] = validation.truthy(req["config_drive"])
-        if not common.at_least(request, 2, 37) and "networks" not in req:
-            req["networks"] = "auto"
         rows, _ = await wire.call(request, _create, req)
         if validation.truthy(req.get("return_reservation_id", False)):
             return wire.json({"reservation_id": rows[0].reservation_id}, 202)
         admin_pass = req.get("adminPass") or secrets.token_urlsafe(9)
         first = rows[0]
-        return wire.json({"server": render.created(request, first, admin_pass)}, 202,
+        groups = [g["name"] for g in req.get("security_groups") or []
+                  if isinstance(g, dict) and isinstance(g.get("name"), str)]
+        return wire.json({"server": render.created(request, first, admin_pass, groups)}, 202,
                          {"Location": f"{common.base(request)}/servers/{first.id}"})
     detail = request.url.path.endswith("/detail")
     filters = wire.filters(request)
@@ -167,14 +168,8 @@ async def member(request: Request) -> Response:
     return wire.json({"server": out})
 
 
-async def ips(request: Request) -> Response:
-    await wire.call(request, svc.get, request.path_params["id"])
-    return wire.json({"addresses": {}})
-
-
 ROUTES = [
     Route("/servers", collection, methods=["GET", "HEAD", "POST"]),
     Route("/servers/detail", collection, methods=["GET", "HEAD"]),
     Route("/servers/{id}", member, methods=["GET", "HEAD", "PUT", "DELETE"]),
-    Route("/servers/{id}/ips", ips, methods=["GET", "HEAD"]),
 ]

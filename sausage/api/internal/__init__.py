@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from sausage.api.internal import hosts
+from sausage.api.internal import hosts, metadata
 
 __all__ = ["ROUTES"]
 
-ROUTES: list[BaseRoute] = [*hosts.ROUTES]
+ROUTES: list[BaseRoute] = [*hosts.ROUTES, *metadata.ROUTES]

@@ -22,7 +22,7 @@ from sausage.services.compute import hosts as svc
 from sausage.services.compute import snapshots
 from sausage.services.image import images
 
-__all__ = ["ROUTES", "LONG_POLL_SECONDS"]
+__all__ = ["ROUTES", "LONG_POLL_SECONDS", "as_host"]
 
 T = TypeVar("T")
 LONG_POLL_SECONDS = 25.0
@@ -50,6 +50,9 @@ async def _as_host(request: Request, fn: Callable[..., T], *args: Any) -> T:
             return fn(s, host, *args)
 
     return await run_in_threadpool(work)
+
+
+as_host = _as_host  # for the other internal endpoints (metadata)
 
 
 async def _json(request: Request) -> Any:

@@ -23,6 +23,8 @@ from sausage.contract import host as contract
 from sausage.db.models import compute as m
 from sausage.db.models.base import utcnow
 from sausage.services.compute import power
+from sausage.services.network import changes
+from sausage.services.network import desired as net_desired
 
 __all__ = ["register", "authenticate", "authenticate_token", "desired", "report", "bump", "ALIVE_SECONDS",
            "is_alive", "list_hosts", "get_host", "set_enabled"]
@@ -51,6 +53,12 @@ def register(s: Session, reg: contract.Registration, registration_key: str, pres
     row.availability_zone = reg.get("availability_zone") or row.availability_zone or "nova"
     row.token_hash = _hash(token)
     row.last_seen = utcnow()
+    tunnel_ip, node = reg.get("tunnel_ip") or None, bool(reg.get("network_node", False))
+    if (tunnel_ip, node) != (row.tunnel_ip, row.network_node):
+        # Peers' VXLAN flood entries, or where routers and DHCP live, change for everyone.
+        row.tunnel_ip, row.network_node = tunnel_ip, node
+        s.flush()
+        changes.changed(s, everywhere=True)
     s.flush()
     return {"host_id": row.id, "token": token}
 
@@ -142,8 +150,12 @@ def desired(s: Session, host: m.Host, base_url: str) -> contract.Desired:
             "rebuild_seq": srv.rebuild_seq, "resize_seq": srv.resize_seq,
             "snapshots": snapshots,
         })
+    wiring = net_desired.build(s, host, [d["id"] for d in docs])
+    for doc in docs:
+        doc["nics"] = wiring.nics.get(doc["id"], [])
     return {"version": contract.VERSION, "host_id": host.id, "revision": host.revision,
-            "servers": docs}
+            "servers": docs, "networks": wiring.networks, "ports": wiring.ports,
+            "routers": wiring.routers}
 
 
 def report(s: Session, host: m.Host, observed: contract.Observed) -> list[tuple[str, str]]:
@@ -177,6 +189,8 @@ def report(s: Session, host: m.Host, observed: contract.Observed) -> list[tuple[
             if not keep and srv.task_state == "image_uploading":
                 srv.task_state = None
             changed = True
+    if "ports_up" in observed:
+        net_desired.report_ports(s, host, observed["ports_up"])
     if changed:
         bump(s, host.id)
     return outcomes

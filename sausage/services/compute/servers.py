@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from sausage import errors
 from sausage.db.models import compute as m
 from sausage.db.models.base import utcnow
-from sausage.services.compute import flavors, hosts, keypairs, quotas, scheduler
+from sausage.services.compute import flavors, hosts, keypairs, networking, quotas, scheduler
 from sausage.services.context import Context
 from sausage.services.image import images
 
@@ -185,10 +185,6 @@ def create(s: Session, ctx: Context, req: Mapping[str, Any]) -> list[m.Server]:
         raise errors.QuotaExceeded("Quota exceeded for metadata_items: too many metadata items.")
     user_data = _check_user_data(req.get("user_data"))
     zone, forced_host = _zone(s, ctx, req.get("availability_zone"))
-    networks = req.get("networks")
-    if isinstance(networks, list) and networks:
-        raise errors.BadRequest("Networks are not available in this cloud yet; use "
-                                "networks \"none\".")
     group_id = (req.get("os:scheduler_hints") or {}).get("group")
     if group_id is not None:
         group = s.get(m.ServerGroup, group_id)
@@ -200,6 +196,8 @@ def create(s: Session, ctx: Context, req: Mapping[str, Any]) -> list[m.Server]:
         raise errors.BadRequest("min_count must be at least 1 and at most max_count.")
     quotas.check(s, ctx.project_id, {"instances": max_count, "cores": max_count * flavor.vcpus,
                                      "ram": max_count * flavor.ram})
+    wanted_nets = networking.plan(s, ctx, req.get("networks"), req.get("security_groups"),
+                                  max_count)
     reservation = "r-" + secrets.token_hex(4)
     extra_specs = dict(s.execute(select(m.FlavorExtraSpec.key, m.FlavorExtraSpec.value).where(
         m.FlavorExtraSpec.flavor_id == flavor.id)).tuples().all())
@@ -244,6 +242,7 @@ def create(s: Session, ctx: Context, req: Mapping[str, Any]) -> list[m.Server]:
         else:
             srv.host_id, srv.availability_zone = host.id, host.availability_zone
             srv.task_state = "spawning"
+            networking.attach(s, srv, host.name, wanted_nets)
             hosts.bump(s, host.id)
         created.append(srv)
     return created
@@ -397,4 +396,5 @@ def delete(s: Session, ctx: Context, server_id: str, force: bool = False) -> Non
     row.deleted, row.vm_state, row.task_state = True, "deleted", None
     row.terminated_at = row.updated_at = utcnow()
     s.execute(sql_delete(m.ServerGroupMember).where(m.ServerGroupMember.server_id == row.id))
+    networking.release(s, row)
     hosts.bump(s, row.host_id)
