@@ -60,16 +60,18 @@ def _bad(message: str) -> errors.BadRequest:
     return errors.BadRequest(f"Bad router request: {message}.", kind="BadRequest")
 
 
-def find(s: Session, ctx: Context, router_id: str) -> nm.Router:
-    """The router if ``ctx`` may see it (its project's, or any for admin); NotFound else."""
-    row = s.get(nm.Router, router_id)
+def find(s: Session, ctx: Context, router_id: str, lock: bool = False) -> nm.Router:
+    """The router if ``ctx`` may see it (its project's, or any for admin); NotFound else.
+    ``lock`` holds its row until the transaction ends, so that concurrent interface and route
+    changes of one router check overlaps and nexthops one after the other."""
+    row = s.get(nm.Router, router_id, with_for_update=lock or None)
     if row is None or not policy.may_read(ctx, row.project_id):
         raise _missing(router_id)
     return row
 
 
 def _writable(s: Session, ctx: Context, router_id: str, action: str) -> nm.Router:
-    row = find(s, ctx, router_id)
+    row = find(s, ctx, router_id, lock=True)
     policy.enforce_write(ctx, row.project_id, action)
     return row
 
