@@ -321,3 +321,26 @@ def test_os_networks_lists_neutron_networks_before_2_36(api: Api,
     assert nova(api, "GET", "/os-networks", demo, "2.36").status_code == 404
     assert nova(api, "GET", f"/os-networks/{net['id']}", api.user_in_project()[2],
                 "2.35").status_code == 404
+
+
+def test_a_new_member_of_a_group_reaches_hosts_on_other_networks_that_allow_the_group(
+        api: Api, demo: dict[str, str]) -> None:
+    cn1 = NetHost(api, "cn1", "192.0.2.1")
+    n1, _ = network(api, demo, "n1", "10.1.0.0/24")
+    n2, _ = network(api, demo, "n2", "10.2.0.0/24")
+    first = booted(api, demo, networks=[{"uuid": n1["id"]}])
+    r = nova(api, "PUT", "/os-services/disable", api.admin, "2.1",
+             json={"host": "cn1", "binary": "nova-compute"})
+    assert r.status_code == 200
+    cn2 = NetHost(api, "cn2", "192.0.2.2")
+    before = cn1.desired()["revision"]
+    second = booted(api, demo, networks=[{"uuid": n2["id"]}])
+    [port] = ports_of(api, second)
+    assert cn2.desired()["servers"][0]["id"] == second
+    doc = cn1.desired()
+    assert doc["revision"] > before and doc["servers"][0]["id"] == first
+    [ingress] = [r for r in doc["ports"][0]["rules"]
+                 if r["direction"] == "ingress" and r["ethertype"] == "IPv4"]
+    assert port["fixed_ips"][0]["ip_address"] in ingress["remote_ip_prefixes"]
+    # n2 is not wired on cn1: no VXLAN peer relation between the hosts for it
+    assert [n["id"] for n in doc["networks"]] == [n1["id"]] and doc["networks"][0]["peers"] == []

@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from sausage import errors
@@ -229,8 +229,25 @@ def _make(s: Session, server: m.Server, host_name: str, req: Request,
 
 def attach(s: Session, server: m.Server, host_name: str, planned: Plan) -> None:
     """Make (or bind) the server's ports, in the order asked, for the scheduled host."""
-    for req in planned.requests:
-        _make(s, server, host_name, req, planned.security_group_ids)
+    made = [_make(s, server, host_name, req, planned.security_group_ids)
+            for req in planned.requests]
+    _group_members_changed(s, [p.id for p in made])
+
+
+def _group_members_changed(s: Session, port_ids: Sequence[str]) -> None:
+    """Ports joined or left security groups: hosts whose ports have rules naming those groups
+    as remote groups (possibly on other networks) must re-resolve their members."""
+    if not port_ids:
+        return
+    groups = select(nm.PortSecurityGroup.security_group_id).where(
+        nm.PortSecurityGroup.port_id.in_(list(port_ids)))
+    referring = select(nm.SecurityGroupRule.security_group_id).where(
+        nm.SecurityGroupRule.remote_group_id.in_(groups))
+    hosts_ = select(nm.Port.binding_host_id).join(
+        nm.PortSecurityGroup, nm.PortSecurityGroup.port_id == nm.Port.id).where(
+        nm.PortSecurityGroup.security_group_id.in_(referring), nm.Port.binding_host_id != "")
+    s.execute(update(m.Host).where(m.Host.name.in_(hosts_)).values(
+        revision=m.Host.revision + 1).execution_options(synchronize_session=False))
 
 
 def server_ports(s: Session, server_ids: Sequence[str]) -> dict[str, list[nm.Port]]:
@@ -261,7 +278,9 @@ def _forget(s: Session, server: m.Server, port_id: str) -> None:
 def release(s: Session, server: m.Server) -> None:
     """The server is going: delete the ports Nova made, unbind the user's own."""
     preserved = set(server.observed.get("preserve_ports", []))
-    for port in server_ports(s, [server.id])[server.id]:
+    going = server_ports(s, [server.id])[server.id]
+    _group_members_changed(s, [p.id for p in going])
+    for port in going:
         if port.id in preserved:
             _unbind(s, port)
         else:
@@ -379,6 +398,7 @@ def detach_interface(s: Session, server: m.Server, port_id: str) -> None:
     port = next((p for p in server_ports(s, [server.id])[server.id] if p.id == port_id), None)
     if port is None:
         raise errors.NotFound(f"Port {port_id} is not attached")
+    _group_members_changed(s, [port.id])
     if port_id in set(server.observed.get("preserve_ports", [])):
         _forget(s, server, port_id)
         _unbind(s, port)
@@ -440,6 +460,7 @@ def add_interface(s: Session, ctx: Context, server_id: str, values: Mapping[str,
     server = _server(s, ctx, server_id, True)
     _check_state(server, "attach_interface")
     port = attach_interface(s, ctx, server, _host_name(s, server), values)
+    _group_members_changed(s, [port.id])
     hosts.bump(s, server.host_id)
     return _interfaces(s, [port])[0]
 
