@@ -337,3 +337,16 @@ def test_a_rules_description_is_its_only_changeable_attribute(api: Api) -> None:
     assert (updated["description"], updated["revision_number"]) == ("ssh", 1)
     fault(neutron(api, "PUT", f"/security-group-rules/{rule['id']}", token,
                   json={"security_group_rule": {"protocol": "udp"}}), 400)
+
+
+def test_groups_are_created_in_bulk_all_or_nothing(api: Api) -> None:
+    _, _, token = api.user_in_project()
+    r = neutron(api, "POST", "/security-groups", token, json={"security_groups": [
+        {"name": "a"}, {"name": "default"}]})
+    fault(r, 409)
+    r = neutron(api, "POST", "/security-groups", token, json={"security_groups": [
+        {"name": "a"}, {"name": "b"}]})
+    assert [g["name"] for g in ok(r, 201)["security_groups"]] == ["a", "b"]
+    names = {g["name"] for g in ok(neutron(api, "GET", "/security-groups",
+                                           token))["security_groups"]}
+    assert names == {"default", "a", "b"}

@@ -7,6 +7,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
+from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -14,6 +15,7 @@ from starlette.routing import Route
 from sausage.api import wire
 from sausage.api.network import common
 from sausage.api.network.common import Attr
+from sausage.services.context import Context
 from sausage.services.network import security_groups as svc
 
 __all__ = ["ROUTES", "GROUP_SPEC", "RULE_SPEC", "render_group", "render_rule"]
@@ -70,19 +72,26 @@ def render_group(view: svc.Groups) -> Any:
     return one
 
 
-def _one_group(request: Request, view: svc.Groups, status: int = 200) -> Response:
+def _one_group(request: Request, view: svc.Groups) -> Response:
     row = view.found.rows[0]
     body = render_group(view)(row, view.found.tags.get(row.id, []))
-    if status == 201:
-        return common.created("security_group", body)
     return common.shown(request, "security_group", body)
+
+
+def _create_groups(s: Session, ctx: Context, items: list[dict[str, Any]]) -> list[svc.Groups]:
+    """One or several (bulk) groups, in one transaction: all or none."""
+    return [svc.create_group(s, ctx, v, common.project_of(v)) for v in items]
 
 
 async def groups(request: Request) -> Response:
     if request.method == "POST":
-        values = await common.one(request, "security_group", GROUP_SPEC)
-        view = await wire.call(request, svc.create_group, values, common.project_of(values))
-        return _one_group(request, view, 201)
+        items, bulk = await common.many(request, "security_group", "security_groups",
+                                        GROUP_SPEC)
+        views = await wire.call(request, _create_groups, items)
+        bodies = [render_group(v)(v.found.rows[0], v.found.tags.get(v.found.rows[0].id, []))
+                  for v in views]
+        return wire.json({"security_groups": bodies} if bulk
+                         else {"security_group": bodies[0]}, 201)
     q = common.list_query(request)
     view = await wire.call(request, svc.list_groups, q)
     return common.listing(request, "security_groups", view.found, render_group(view), q)
