@@ -344,3 +344,35 @@ def test_a_new_member_of_a_group_reaches_hosts_on_other_networks_that_allow_the_
     assert port["fixed_ips"][0]["ip_address"] in ingress["remote_ip_prefixes"]
     # n2 is not wired on cn1: no VXLAN peer relation between the hosts for it
     assert [n["id"] for n in doc["networks"]] == [n1["id"]] and doc["networks"][0]["peers"] == []
+
+
+def test_add_and_remove_floating_ip_actions_associate_the_servers_fixed_ip(
+        api: Api, demo: dict[str, str]) -> None:
+    NetHost(api, "cn1", "192.0.2.1")
+    with api.cloud.db.transaction() as s:
+        bootstrap.bootstrap(s, api.cloud.settings.public_cidr)
+    server_id = booted(api, demo)  # on private, behind router1
+    [port] = ports_of(api, server_id)
+    public = neutron(api, "GET", "/networks?name=public", demo).json()["networks"][0]
+    fip = make(api, demo, "floatingip", floating_network_id=public["id"])
+    address = fip["floating_ip_address"]
+
+    def act(body: dict[str, Any], token: dict[str, str] = demo) -> httpx.Response:
+        return nova(api, "POST", f"/servers/{server_id}/action", token, json=body)
+
+    assert act({"addFloatingIp": {"address": "203.0.113.99"}}).status_code == 404
+    assert act({"addFloatingIp": {"address": address, "fixed_address": "10.9.9.9"}}
+               ).status_code == 400
+    reader = api.user_in_project("reader", "demo")[2]
+    assert act({"addFloatingIp": {"address": address}}, reader).status_code == 403
+    assert act({"addFloatingIp": {"address": address}}).status_code == 202
+    shown = neutron(api, "GET", f"/floatingips/{fip['id']}", demo).json()["floatingip"]
+    assert shown["port_id"] == port["id"]
+    assert shown["fixed_ip_address"] == port["fixed_ips"][0]["ip_address"]
+    kinds = [a["OS-EXT-IPS:type"] for a in nova(api, "GET", f"/servers/{server_id}", demo)
+             .json()["server"]["addresses"]["private"]]
+    assert kinds == ["fixed", "floating"]
+    assert act({"removeFloatingIp": {"address": address}}).status_code == 202
+    assert neutron(api, "GET", f"/floatingips/{fip['id']}", demo).json()["floatingip"][
+        "port_id"] is None
+    assert act({"removeFloatingIp": {"address": address}}).status_code == 409

@@ -14,7 +14,7 @@ from sausage.api import wire
 from sausage.api.compute import common, validation
 from sausage.services.compute import networking as svc
 
-__all__ = ["ROUTES"]
+__all__ = ["ROUTES", "add_floating_ip", "remove_floating_ip"]
 
 ATTACH = {"type": "object", "properties": {"interfaceAttachment": {
     "type": "object",
@@ -70,6 +70,32 @@ async def ips(request: Request) -> Response:
     if label not in found:
         raise errors.NotFound("Instance is not a member of specified network")
     return wire.json({label: _basic(found[label])})
+
+
+ADD_FLOATING_IP = {"type": "object", "properties": {
+    "address": {"type": "string", "format": "ipv4"},
+    "fixed_address": {"type": "string", "format": "ipv4"}},
+    "required": ["address"], "additionalProperties": False}
+REMOVE_FLOATING_IP = {"type": "object", "properties": {"address": {"type": "string"}},
+                      "required": ["address"], "additionalProperties": False}
+
+
+async def add_floating_ip(request: Request, server_id: str, body: Any) -> Response:
+    """The ``addFloatingIp`` server action (Nova's proxy to Neutron, removed in 2.44)."""
+    if common.at_least(request, 2, 44):
+        raise errors.BadRequest("There is no such action: addFloatingIp")
+    validation.validate(ADD_FLOATING_IP, body)
+    await wire.call(request, svc.add_floating_ip, server_id, body["address"],
+                    body.get("fixed_address"))
+    return wire.empty(202)
+
+
+async def remove_floating_ip(request: Request, server_id: str, body: Any) -> Response:
+    if common.at_least(request, 2, 44):
+        raise errors.BadRequest("There is no such action: removeFloatingIp")
+    validation.validate(REMOVE_FLOATING_IP, body)
+    await wire.call(request, svc.remove_floating_ip, server_id, body["address"])
+    return wire.empty(202)
 
 
 ROUTES = [

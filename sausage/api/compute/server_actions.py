@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from sausage import errors
 from sausage.api import wire
-from sausage.api.compute import common, render, servers, validation
+from sausage.api.compute import common, interfaces, render, servers, validation
 from sausage.services.compute import server_actions as svc
 from sausage.services.compute import servers as server_svc
 from sausage.services.context import Context
@@ -130,6 +130,8 @@ ACTIONS: dict[str, Handler] = {
     "resize": resize, "confirmResize": confirm, "revertResize": revert,
     "createImage": create_image, "os-getConsoleOutput": console,
     "forceDelete": force_delete,
+    "addFloatingIp": interfaces.add_floating_ip,
+    "removeFloatingIp": interfaces.remove_floating_ip,
 }
 
 

@@ -26,13 +26,15 @@ from sausage.db.models import compute as m
 from sausage.db.models import network as nm
 from sausage.services.compute import hosts
 from sausage.services.context import Context
-from sausage.services.network import changes, default_group, networks, ports, quotas
+from sausage.services.network import (changes, default_group, floatingips, networks, ports,
+                                      quotas)
 
 __all__ = ["Request", "Plan", "plan", "attach", "release", "server_ports", "addresses",
            "security_group_names", "available_networks", "attach_interface",
            "detach_interface", "COMPUTE_OWNER_PREFIX", "AMBIGUOUS", "Interface",
            "list_interfaces", "show_interface", "add_interface", "remove_interface",
-           "server_addresses", "rebind", "proxy_networks"]
+           "server_addresses", "rebind", "proxy_networks", "add_floating_ip",
+           "remove_floating_ip"]
 
 COMPUTE_OWNER_PREFIX = "compute:"
 AMBIGUOUS = "Multiple possible networks found, use a Network ID to be more specific."
@@ -489,3 +491,58 @@ def proxy_networks(s: Session, ctx: Context, network_id: str | None) -> list[nm.
             raise errors.NotFound(f"Network {network_id} could not be found.") from e
     return list(s.scalars(select(nm.Network).where(networks.visible(ctx)).order_by(
         nm.Network.created_at, nm.Network.id)))
+
+
+# --- addFloatingIp / removeFloatingIp (Nova's proxy actions, up to 2.43) ----------------------
+
+def _floating(s: Session, ctx: Context, address: str) -> nm.FloatingIP:
+    stmt = select(nm.FloatingIP).where(nm.FloatingIP.floating_ip_address == address)
+    if not ctx.is_admin:
+        stmt = stmt.where(nm.FloatingIP.project_id == ctx.project_id)
+    row = s.scalars(stmt).first()
+    if row is None:
+        raise errors.NotFound("floating IP not found")
+    return row
+
+
+def add_floating_ip(s: Session, ctx: Context, server_id: str, address: str,
+                    fixed_address: str | None) -> None:
+    """Associate the floating IP ``address`` with the server's ``fixed_address`` (default:
+    its first IPv4 address)."""
+    server = _server(s, ctx, server_id, True)
+    mine = server_ports(s, [server.id])[server.id]
+    ips = ports.fixed_ips(s, [p.id for p in mine])
+    fixed = [(p, ip) for p in mine for _sub, ip in ips[p.id]]
+    if not fixed:
+        raise errors.BadRequest("No fixed IPs associated to instance")
+    if fixed_address is not None:
+        chosen = next(((p, ip) for p, ip in fixed if ip == fixed_address), None)
+        if chosen is None:
+            raise errors.BadRequest("Specified fixed address not assigned to instance")
+    else:
+        chosen = next(((p, ip) for p, ip in fixed if ipaddress.ip_address(ip).version == 4),
+                      None)
+        if chosen is None:
+            raise errors.BadRequest(f"Unable to associate floating IP {address} to any fixed "
+                                    f"IPs for instance {server.id}. Instance has no fixed "
+                                    "IPv4 addresses to associate.")
+    fip = _floating(s, ctx, address)
+    try:
+        floatingips.update(s, ctx, fip.id, {"port_id": chosen[0].id,
+                                            "fixed_ip_address": chosen[1]})
+    except errors.NotFound as e:
+        raise errors.NotFound("floating IP not found") from e
+    except (errors.BadRequest, errors.Conflict) as e:
+        raise errors.BadRequest(f"Unable to associate floating IP {address} to fixed IP "
+                                f"{chosen[1]} for instance {server.id}. Error: {e.message}"
+                                ) from e
+
+
+def remove_floating_ip(s: Session, ctx: Context, server_id: str, address: str) -> None:
+    server = _server(s, ctx, server_id, True)
+    fip = _floating(s, ctx, address)
+    mine = {p.id for p in server_ports(s, [server.id])[server.id]}
+    if fip.fixed_port_id not in mine:
+        raise errors.Conflict(f"Floating IP {address} is not associated with instance "
+                              f"{server.id}.")
+    floatingips.update(s, ctx, fip.id, {"port_id": None})
