@@ -376,3 +376,20 @@ def test_add_and_remove_floating_ip_actions_associate_the_servers_fixed_ip(
     assert neutron(api, "GET", f"/floatingips/{fip['id']}", demo).json()["floatingip"][
         "port_id"] is None
     assert act({"removeFloatingIp": {"address": address}}).status_code == 409
+
+
+def test_a_host_registering_a_bad_tunnel_address_is_refused_and_peers_follow_a_new_one(
+        api: Api, demo: dict[str, str]) -> None:
+    r = api.client.post("/internal/v1/hosts", json={
+        "name": "bad", "vcpus": 1, "memory_mb": 512, "disk_gb": 1, "virt_type": "tcg",
+        "tunnel_ip": "not-an-ip"}, headers={"X-Sausage-Registration-Key": api.cloud.agent_key})
+    assert r.status_code == 400
+    node = NetHost(api, "net1", "192.0.2.10", network_node=True, vcpus=0)
+    NetHost(api, "cn1", "192.0.2.1")
+    net, _ = network(api, demo)
+    booted(api, demo, networks=[{"uuid": net["id"]}])
+    assert node.desired()["networks"][0]["peers"] == ["192.0.2.1"]
+    before = node.desired()["revision"]
+    NetHost(api, "cn1", "192.0.2.7")  # the agent re-registers with a new underlay address
+    doc = node.desired()
+    assert doc["revision"] > before and doc["networks"][0]["peers"] == ["192.0.2.7"]

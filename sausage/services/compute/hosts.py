@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import hmac
+import ipaddress
 import secrets
 import uuid
 from collections.abc import Sequence
@@ -43,6 +44,14 @@ def register(s: Session, reg: contract.Registration, registration_key: str, pres
     """Register (or re-register) a host; the presented key must be the cloud's agent key."""
     if not hmac.compare_digest(registration_key.encode(), presented.encode()):
         raise errors.Unauthorized("Wrong agent registration key.")
+    tunnel_ip = reg.get("tunnel_ip") or None
+    if tunnel_ip is not None:
+        try:
+            if not isinstance(tunnel_ip, str):
+                raise ValueError(tunnel_ip)
+            tunnel_ip = str(ipaddress.ip_address(tunnel_ip))
+        except ValueError as e:
+            raise errors.BadRequest(f"tunnel_ip {tunnel_ip!r} is not an IP address.") from e
     token = secrets.token_urlsafe(32)
     row = s.scalars(select(m.Host).where(m.Host.name == reg["name"])).first()
     if row is None:
@@ -53,7 +62,7 @@ def register(s: Session, reg: contract.Registration, registration_key: str, pres
     row.availability_zone = reg.get("availability_zone") or row.availability_zone or "nova"
     row.token_hash = _hash(token)
     row.last_seen = utcnow()
-    tunnel_ip, node = reg.get("tunnel_ip") or None, bool(reg.get("network_node", False))
+    node = bool(reg.get("network_node", False))
     if (tunnel_ip, node) != (row.tunnel_ip, row.network_node):
         # Peers' VXLAN flood entries, or where routers and DHCP live, change for everyone.
         row.tunnel_ip, row.network_node = tunnel_ip, node
@@ -161,6 +170,9 @@ def desired(s: Session, host: m.Host, base_url: str) -> contract.Desired:
 def report(s: Session, host: m.Host, observed: contract.Observed) -> list[tuple[str, str]]:
     """Fold an agent's report into the servers of its host; returns snapshot outcomes
     (image id, "" or error message) for the image service to finish."""
+    if host.network_node and not is_alive(host):
+        # A network node comes back: it may be the one routers and DHCP move (back) to.
+        changes.changed(s, everywhere=True)
     host.last_seen = utcnow()
     host.revision_seen = observed["revision_seen"]
     host.vcpus, host.memory_mb, host.disk_gb = (
