@@ -9,6 +9,7 @@ import os
 import pathlib
 import secrets
 
+from sausage import errors
 from sausage.config import Settings
 from sausage.db.session import Database
 from sausage.services.compute import flavors
@@ -45,8 +46,13 @@ class Cloud:
             bootstrap.bootstrap(s, admin_password=admin_password, demo_password=demo_password,
                                 region=self.settings.region, catalog=catalog)
             flavors.ensure_defaults(s)
-            if self.settings.network_bootstrap:
-                network_bootstrap.bootstrap(s, self.settings.public_cidr)
+        if self.settings.network_bootstrap:
+            try:
+                with self.db.transaction() as s:
+                    network_bootstrap.bootstrap(s, self.settings.public_cidr)
+            except errors.SausageError as e:
+                # Convenience networks never keep the cloud from starting; say why they're not.
+                log.warning("the bootstrap networks were not made: %s", e.message)
         if self.settings.test_image is not None:
             image_bootstrap.register_test_image(self.db, self.images, self.settings.test_image)
         self.maintain()

@@ -5,12 +5,17 @@ bootstrap networks a fresh cloud starts with."""
 
 from __future__ import annotations
 
+import pathlib
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
+from sausage import config
+from sausage.db.models import network as nm
 from sausage.services.network import bootstrap
+from sausage.services.runtime import Cloud
 from tests.api.conftest import Api, DEMO_PASSWORD
 from tests.api.test_compute import image_id, nova
 
@@ -393,3 +398,20 @@ def test_a_host_registering_a_bad_tunnel_address_is_refused_and_peers_follow_a_n
     NetHost(api, "cn1", "192.0.2.7")  # the agent re-registers with a new underlay address
     doc = node.desired()
     assert doc["revision"] > before and doc["networks"][0]["peers"] == ["192.0.2.7"]
+
+
+def test_every_start_of_the_cloud_keeps_one_set_of_bootstrap_networks(
+        tmp_path: pathlib.Path) -> None:
+    settings = config.load(tmp_path, network_bootstrap=True)
+    for _ in range(2):  # sausage up, down, up
+        cloud = Cloud(settings)
+        cloud.prepare(admin_password="a", demo_password="d", catalog=[])
+        cloud.close()
+    cloud = Cloud(settings)
+    with cloud.db.transaction() as s:
+        names = sorted(s.scalars(select(nm.Network.name)))
+        routers = list(s.scalars(select(nm.Router.name)))
+        ports = {p.device_owner for p in s.scalars(select(nm.Port))}
+    cloud.close()
+    assert names == ["private", "public"] and routers == ["router1"]
+    assert ports == {"network:dhcp", "network:router_gateway", "network:router_interface"}

@@ -50,14 +50,18 @@ def bootstrap(s: Session, public_cidr: str) -> None:
     admin_project, demo_project = _project(s, "admin"), _project(s, "demo")
     if admin_project is None:
         return
-    public = _network(s, admin_project, PUBLIC)
+    # The external network on physical network `public`, whatever it was renamed to.
+    public = s.scalars(select(nm.Network).where(
+        nm.Network.external.is_(True), nm.Network.network_type == "flat",
+        nm.Network.physical_network == PUBLIC)).first() or _network(s, admin_project, PUBLIC)
     if public is None:
         public = networks.create(s, ctx, {
             "name": PUBLIC, "router:external": True, "shared": False, "mtu": 1500,
             "provider:network_type": "flat", "provider:physical_network": PUBLIC},
             project_id=admin_project)
-    public_subnet = _subnet(s, public.id, f"{PUBLIC}-subnet")
-    if public_subnet is None:
+    has_subnet = s.scalars(select(nm.Subnet.id).where(
+        nm.Subnet.network_id == public.id)).first() is not None
+    if not has_subnet:
         net = ipaddress.ip_network(public_cidr)
         subnets.create(s, ctx, {
             "name": f"{PUBLIC}-subnet", "network_id": public.id, "ip_version": net.version,
