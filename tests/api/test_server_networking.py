@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from sausage import config
 from sausage.db.models import network as nm
@@ -415,3 +415,33 @@ def test_every_start_of_the_cloud_keeps_one_set_of_bootstrap_networks(
     cloud.close()
     assert names == ["private", "public"] and routers == ["router1"]
     assert ports == {"network:dhcp", "network:router_gateway", "network:router_interface"}
+
+
+def _statements(api: Api, fn: Any) -> int:
+    seen: list[str] = []
+
+    def count(*args: Any) -> None:
+        seen.append(str(args[2]))
+
+    event.listen(api.cloud.db.engine, "before_cursor_execute", count)
+    try:
+        fn()
+    finally:
+        event.remove(api.cloud.db.engine, "before_cursor_execute", count)
+    return len(seen)
+
+
+def test_desired_state_and_server_lists_cost_the_same_queries_for_1_or_6_servers(
+        api: Api, demo: dict[str, str]) -> None:
+    with api.cloud.db.transaction() as s:
+        bootstrap.bootstrap(s, api.cloud.settings.public_cidr)
+    node = NetHost(api, "aio", "192.0.2.1", network_node=True)
+    booted(api, demo)
+    one = (_statements(api, node.desired),
+           _statements(api, lambda: nova(api, "GET", "/servers/detail", demo)))
+    for i in range(5):
+        booted(api, demo, name=f"vm{i}")
+    six = (_statements(api, node.desired),
+           _statements(api, lambda: nova(api, "GET", "/servers/detail", demo)))
+    assert len(node.desired()["ports"]) == 6
+    assert six == one and min(one) > 5
