@@ -152,13 +152,15 @@ def plan(s: Session, ctx: Context, requested: Any, security_groups: Any, count: 
     project = ctx.project_id or ""
     groups = _security_groups(s, project, security_groups)
     reqs: list[Request] = []
-    if requested is None or requested == "auto":
+    if requested is None or requested == "auto" or requested == []:
+        # An empty list is no request at all for Nova: the default applies.
         found = available_networks(s, project)
         if len(found) > 1:
             raise errors.Conflict(AMBIGUOUS)
         if not found and requested == "auto":
             raise errors.BadRequest(f"Unable to automatically allocate a network for project "
-                                    f"{project}")
+                                    f"{project} (auto-allocated topologies are not offered "
+                                    "here: create a network, or ask for \"none\").")
         reqs = [Request(net) for net in found]
     elif requested == "none":
         reqs = []
