@@ -445,3 +445,16 @@ def test_desired_state_and_server_lists_cost_the_same_queries_for_1_or_6_servers
            _statements(api, lambda: nova(api, "GET", "/servers/detail", demo)))
     assert len(node.desired()["ports"]) == 6
     assert six == one and min(one) > 5
+
+
+def test_servers_are_listed_by_a_pattern_on_their_fixed_ip(api: Api,
+                                                           demo: dict[str, str]) -> None:
+    NetHost(api, "cn1", "192.0.2.1")
+    net, _ = network(api, demo)
+    a = booted(api, demo, name="a", networks=[{"uuid": net["id"], "fixed_ip": "10.1.0.10"}])
+    booted(api, demo, name="b", networks=[{"uuid": net["id"], "fixed_ip": "10.1.0.20"}])
+    found = nova(api, "GET", "/servers?ip=10.1.0.1", demo).json()["servers"]
+    assert [s["id"] for s in found] == [a]
+    assert len(nova(api, "GET", "/servers?ip=10%5C.1%5C.", demo).json()["servers"]) == 2
+    assert nova(api, "GET", "/servers?ip6=10", demo).json()["servers"] == []
+    assert nova(api, "GET", "/servers?ip=%5B", demo).status_code == 400

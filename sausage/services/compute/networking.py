@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import re
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -34,7 +35,7 @@ __all__ = ["Request", "Plan", "plan", "attach", "release", "server_ports", "addr
            "detach_interface", "COMPUTE_OWNER_PREFIX", "AMBIGUOUS", "Interface",
            "list_interfaces", "show_interface", "add_interface", "remove_interface",
            "server_addresses", "rebind", "proxy_networks", "add_floating_ip",
-           "remove_floating_ip"]
+           "remove_floating_ip", "servers_with_ip"]
 
 COMPUTE_OWNER_PREFIX = "compute:"
 AMBIGUOUS = "Multiple possible networks found, use a Network ID to be more specific."
@@ -548,3 +549,19 @@ def remove_floating_ip(s: Session, ctx: Context, server_id: str, address: str) -
         raise errors.Conflict(f"Floating IP {address} is not associated with instance "
                               f"{server.id}.")
     floatingips.update(s, ctx, fip.id, {"port_id": None})
+
+
+def servers_with_ip(pattern: str, version: int) -> Any:
+    """A subquery of the ids of servers with a fixed IPv``version`` address matching the
+    regular expression ``pattern`` (Nova's ``ip``/``ip6`` list filters)."""
+    try:
+        re.compile(pattern)
+    except re.error as e:
+        raise errors.BadRequest(f"Invalid regular expression for ip{'' if version == 4 else '6'}"
+                                ".") from e
+    family = nm.IPAllocation.ip_address.contains(":") if version == 6 else \
+        ~nm.IPAllocation.ip_address.contains(":")
+    return select(nm.Port.device_id).join(
+        nm.IPAllocation, nm.IPAllocation.port_id == nm.Port.id).where(
+        nm.Port.device_owner.startswith(COMPUTE_OWNER_PREFIX), family,
+        nm.IPAllocation.ip_address.regexp_match(pattern))

@@ -320,6 +320,11 @@ def list_servers(s: Session, ctx: Context, filters: Mapping[str, str],
                          ("key_name", m.Server.key_name)):
         if name in filters:
             query = query.where(column == filters[name])
+    for name in ("ip", "ip6"):
+        if name in filters:
+            # Nova matches the pattern against the servers' fixed addresses.
+            query = query.where(m.Server.id.in_(networking.servers_with_ip(
+                filters[name], 6 if name == "ip6" else 4)))
     if "host" in filters:
         if not ctx.is_admin:
             raise errors.Forbidden("Only administrators may filter servers by host.")
