@@ -314,6 +314,10 @@ def test_the_bootstrap_makes_public_private_and_router1_once(api: Api,
     assert router["interfaces"][0]["addresses"] == ["10.0.0.1/26"]
     kinds = {n["id"]: n["network_type"] for n in doc["networks"]}
     assert kinds == {public["id"]: "flat", nets["private"]["id"]: "vxlan"}
+    r = neutron(api, "PUT", f"/routers/{routers[0]['id']}", demo,
+                json={"router": {"admin_state_up": False}})
+    assert r.status_code == 200, r.text
+    assert node.desired()["routers"] == []  # a router set down is not wired
 
 
 def test_os_networks_lists_neutron_networks_before_2_36(api: Api,

@@ -315,7 +315,9 @@ def _router_port(port: nm.Port, ips: dict[str, list[tuple[str, str]]],
 
 def _routers(s: Session, infra: Sequence[nm.Port], ips: dict[str, list[tuple[str, str]]],
              subnets: dict[str, list[nm.Subnet]]) -> list[contract.DesiredRouter]:
-    routers = list(s.scalars(select(nm.Router).order_by(nm.Router.created_at, nm.Router.id)))
+    # An administratively down router is not wired at all (Neutron unconfigures it).
+    routers = list(s.scalars(select(nm.Router).where(nm.Router.admin_state_up.is_(True))
+                             .order_by(nm.Router.created_at, nm.Router.id)))
     if not routers:
         return []
     by_subnet = {sub.id: sub for subs in subnets.values() for sub in subs}
