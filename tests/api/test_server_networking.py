@@ -462,3 +462,18 @@ def test_servers_are_listed_by_a_pattern_on_their_fixed_ip(api: Api,
     assert len(nova(api, "GET", "/servers?ip=10%5C.1%5C.", demo).json()["servers"]) == 2
     assert nova(api, "GET", "/servers?ip6=10", demo).json()["servers"] == []
     assert nova(api, "GET", "/servers?ip=%5B", demo).status_code == 400
+
+
+def test_update_and_rebuild_answers_show_plain_addresses_as_novas_schemas_demand(
+        api: Api, demo: dict[str, str]) -> None:
+    host = NetHost(api, "cn1", "192.0.2.1")
+    net, _ = network(api, demo)
+    server_id = booted(api, demo, networks=[{"uuid": net["id"], "fixed_ip": "10.1.0.10"}])
+    host.report(running=(server_id,))
+    r = nova(api, "PUT", f"/servers/{server_id}", demo, json={"server": {"name": "renamed"}})
+    assert r.status_code == 200, r.text
+    assert r.json()["server"]["addresses"] == {"n1": [{"version": 4, "addr": "10.1.0.10"}]}
+    r = nova(api, "POST", f"/servers/{server_id}/action", demo,
+             json={"rebuild": {"imageRef": image_id(api)}})
+    assert r.status_code == 202, r.text
+    assert r.json()["server"]["addresses"] == {"n1": [{"version": 4, "addr": "10.1.0.10"}]}

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from sausage.api.compute import common
 from sausage.services.compute import power
 
-__all__ = ["server", "server_brief", "created", "ServerContext"]
+__all__ = ["server", "server_brief", "created", "ServerContext", "plain_addresses"]
 
 
 class ServerContext:
@@ -113,3 +113,10 @@ def created(request: Request, row: Any, admin_pass: str | None,
     if admin_pass is not None:
         body["adminPass"] = admin_pass
     return body
+
+
+def plain_addresses(body: dict[str, Any]) -> None:
+    """Addresses without the OS-EXT-IPS keys, as Nova shows them in update and rebuild
+    responses (their schemas forbid the extended keys)."""
+    body["addresses"] = {label: [{"version": a["version"], "addr": a["addr"]} for a in entries]
+                         for label, entries in body.get("addresses", {}).items()}

@@ -64,6 +64,7 @@ async def rebuild(request: Request, server_id: str, body: Any) -> Response:
         out.pop(key)
     for key in ("key_name", "config_drive", "security_groups", "host_status"):
         out.pop(key, None)
+    render.plain_addresses(out)
     out["adminPass"] = body.get("adminPass") or "rebuilt"
     return wire.json({"server": out}, 202)
 

@@ -165,6 +165,7 @@ async def member(request: Request) -> Response:
             out.pop(key)
         for key in ("key_name", "config_drive", "security_groups", "host_status"):
             out.pop(key, None)
+        render.plain_addresses(out)
     return wire.json({"server": out})
 
 
