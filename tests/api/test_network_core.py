@@ -494,3 +494,34 @@ def test_deleting_a_slaac_subnet_takes_its_addresses_from_the_ports(api: Api) ->
     assert neutron(api, "DELETE", f"/subnets/{v6['id']}", member).status_code == 204
     r = neutron(api, "GET", f"/ports/{port['id']}", member)
     assert [f["subnet_id"] for f in r.json()["port"]["fixed_ips"]] == [v4["id"]]
+
+
+def test_rebinding_a_port_wakes_the_host_it_leaves_and_the_one_it_joins(api: Api) -> None:
+    from tests.api.test_compute import Host
+
+    old, new = Host(api, "cn-old"), Host(api, "cn-new")
+    _, _, member = api.user_in_project()
+    net, _ = net_with_subnet(api, member, enable_dhcp=False)
+    port = make(api, member, "port", network_id=net["id"])
+    r = neutron(api, "PUT", f"/ports/{port['id']}", api.admin,
+                json={"port": {"binding:host_id": "cn-old"}})
+    assert r.json()["port"]["binding:vif_type"] == "bridge"
+    before = {h.id: h.desired()["revision"] for h in (old, new)}
+    neutron(api, "PUT", f"/ports/{port['id']}", api.admin,
+            json={"port": {"binding:host_id": "cn-new"}})
+    after = {h.id: h.desired()["revision"] for h in (old, new)}
+    assert after[old.id] > before[old.id] and after[new.id] > before[new.id]
+
+
+def test_paging_backwards_returns_the_previous_page(api: Api) -> None:
+    _, _, member = api.user_in_project()
+    for name in "abcde":
+        make(api, member, "network", name=name)
+    r = neutron(api, "GET", "/networks?sort_key=name&limit=2", member)
+    r = api.client.get(next(link["href"] for link in r.json()["networks_links"]
+                            if link["rel"] == "next"), headers=member)
+    assert [n["name"] for n in r.json()["networks"]] == ["c", "d"]
+    prev = next(link["href"] for link in r.json()["networks_links"]
+                if link["rel"] == "previous")
+    r = api.client.get(prev, headers=member)
+    assert [n["name"] for n in r.json()["networks"]] == ["a", "b"]

@@ -482,6 +482,10 @@ def update(s: Session, ctx: Context, port_id: str, values: Mapping[str, Any]) ->
     for key in ("binding:host_id", "binding:profile"):
         if key in values:
             policy.enforce_admin(ctx, f"update_port:{key}")
+    if (values.get("binding:host_id") or "") != port.binding_host_id and \
+            "binding:host_id" in values:
+        # The host the port leaves must hear of it too: bump while it is still bound there.
+        changes.changed(s, [port.network_id])
     if "mac_address" in values and values["mac_address"] != port.mac_address:
         policy.enforce_admin(ctx, "update_port:mac_address")
         if port.binding_host_id:
