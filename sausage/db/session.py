@@ -34,6 +34,7 @@ class Database:
         self.engine = sqlalchemy.create_engine(url, **kwargs)
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "savepoint", _sqlite_begin_before_savepoint)
         self._sessions = orm.sessionmaker(self.engine, expire_on_commit=False)
 
     @contextlib.contextmanager
@@ -52,6 +53,15 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _sqlite_begin_before_savepoint(connection: Any, _name: Any) -> None:
+    """pysqlite opens a transaction only before INSERT/UPDATE/DELETE. A SAVEPOINT that came
+    first would open one of its own, which its RELEASE commits: a later rollback would then
+    keep that work. Open the real transaction first."""
+    dbapi = connection.connection.dbapi_connection
+    if dbapi is not None and not dbapi.in_transaction:
+        connection.exec_driver_sql("BEGIN")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -254,19 +254,20 @@ def make_port(s: Session, *, network: nm.Network, project_id: str, device_owner:
         admin_state_up=admin_state_up, status="DOWN", device_id=device_id,
         device_owner=device_owner, binding_host_id=binding_host_id,
         port_security_enabled=security, allowed_address_pairs=[], **extra)
-    if security_group_ids is None:
-        groups = [] if (infra or not security) else \
-            [default_group.ensure_default(s, project_id).id]
-    else:
+    if security_group_ids is not None:
         groups = _groups(s, project_id, security_group_ids)
-    if groups and not security:
-        raise errors.Conflict("Port has no security group or IP address; port security is "
-                              "disabled so security groups cannot be applied.",
-                              kind="PortSecurityAndIPRequiredForSecurityGroups")
+        if groups and not security:
+            raise errors.Conflict("Port has no security group or IP address; port security "
+                                  "is disabled so security groups cannot be applied.",
+                                  kind="PortSecurityAndIPRequiredForSecurityGroups")
     if pairs and not security:
         raise errors.Conflict("Port Security must be enabled in order to have allowed address "
                               "pairs on a port.", kind="AddressPairAndPortSecurityRequired")
+    # The port's plain INSERT comes before the default group's SAVEPOINT (see _insert_port).
     _insert_port(s, port, mac_address is not None)
+    if security_group_ids is None:
+        groups = [] if (infra or not security) else \
+            [default_group.ensure_default(s, project_id).id]
     port.allowed_address_pairs = _pairs(pairs, port.mac_address)
     for gid in groups:
         s.add(nm.PortSecurityGroup(port_id=port.id, security_group_id=gid))
