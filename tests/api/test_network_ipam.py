@@ -47,3 +47,20 @@ def test_concurrent_ports_never_share_an_address(api: Api) -> None:
     assert all(ip.startswith("10.50.0.") for ip in results)
 
 
+
+
+def test_a_failed_transaction_keeps_nothing_even_when_its_first_write_was_a_savepoint(
+        api: Api) -> None:
+    from sqlalchemy import select
+
+    from sausage.services.network import default_group
+
+    try:
+        with api.cloud.db.transaction() as s:
+            default_group.ensure_default(s, "project-that-fails")  # a SAVEPOINT first
+            raise RuntimeError("the request failed later")
+    except RuntimeError:
+        pass
+    with api.cloud.db.transaction() as s:
+        assert s.scalars(select(nm.SecurityGroup).where(
+            nm.SecurityGroup.project_id == "project-that-fails")).all() == []
