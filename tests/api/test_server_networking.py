@@ -477,3 +477,33 @@ def test_update_and_rebuild_answers_show_plain_addresses_as_novas_schemas_demand
              json={"rebuild": {"imageRef": image_id(api)}})
     assert r.status_code == 202, r.text
     assert r.json()["server"]["addresses"] == {"n1": [{"version": 4, "addr": "10.1.0.10"}]}
+
+
+def test_security_groups_are_added_to_and_removed_from_all_the_servers_ports(
+        api: Api, demo: dict[str, str]) -> None:
+    host = NetHost(api, "cn1", "192.0.2.1")
+    net, _ = network(api, demo)
+    r = neutron(api, "POST", "/security-groups", demo, json={"security_group": {"name": "web"}})
+    assert r.status_code == 201, r.text
+    web = r.json()["security_group"]
+    server_id = booted(api, demo, networks=[{"uuid": net["id"]}])
+    host.report(running=(server_id,))
+
+    def act(body: dict[str, Any]) -> httpx.Response:
+        return nova(api, "POST", f"/servers/{server_id}/action", demo, json=body)
+
+    def groups() -> Any:
+        return nova(api, "GET", f"/servers/{server_id}", demo).json()["server"].get(
+            "security_groups")
+
+    assert act({"addSecurityGroup": {"name": "nope"}}).status_code == 404
+    assert act({"addSecurityGroup": {"name": "web"}}).status_code == 202
+    assert groups() == [{"name": "default"}, {"name": "web"}]
+    [port] = ports_of(api, server_id)
+    assert sorted(port["security_groups"]) == sorted([web["id"], port["security_groups"][0]]) \
+        and len(port["security_groups"]) == 2
+    assert act({"removeSecurityGroup": {"name": "default"}}).status_code == 202
+    assert act({"removeSecurityGroup": {"name": "default"}}).status_code == 400
+    assert act({"removeSecurityGroup": {"name": "web"}}).status_code == 202
+    assert groups() is None  # Nova leaves the key out when the ports have no groups
+    assert host.desired()["ports"][0]["rules"] == []  # nothing may come in

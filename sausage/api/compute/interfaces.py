@@ -12,9 +12,11 @@ from starlette.routing import Route
 from sausage import errors
 from sausage.api import wire
 from sausage.api.compute import common, validation
+from sausage.services.compute import network_actions as actions
 from sausage.services.compute import networking as svc
 
-__all__ = ["ROUTES", "add_floating_ip", "remove_floating_ip"]
+__all__ = ["ROUTES", "add_floating_ip", "remove_floating_ip", "add_security_group",
+           "remove_security_group"]
 
 ATTACH = {"type": "object", "properties": {"interfaceAttachment": {
     "type": "object",
@@ -85,7 +87,7 @@ async def add_floating_ip(request: Request, server_id: str, body: Any) -> Respon
     if common.at_least(request, 2, 44):
         raise errors.BadRequest("There is no such action: addFloatingIp")
     validation.validate(ADD_FLOATING_IP, body)
-    await wire.call(request, svc.add_floating_ip, server_id, body["address"],
+    await wire.call(request, actions.add_floating_ip, server_id, body["address"],
                     body.get("fixed_address"))
     return wire.empty(202)
 
@@ -94,7 +96,25 @@ async def remove_floating_ip(request: Request, server_id: str, body: Any) -> Res
     if common.at_least(request, 2, 44):
         raise errors.BadRequest("There is no such action: removeFloatingIp")
     validation.validate(REMOVE_FLOATING_IP, body)
-    await wire.call(request, svc.remove_floating_ip, server_id, body["address"])
+    await wire.call(request, actions.remove_floating_ip, server_id, body["address"])
+    return wire.empty(202)
+
+
+SECURITY_GROUP = {"type": "object", "properties": {"name": {
+    "type": "string", "minLength": 1, "maxLength": 255}},
+    "required": ["name"], "additionalProperties": False}
+
+
+async def add_security_group(request: Request, server_id: str, body: Any) -> Response:
+    """The ``addSecurityGroup`` server action: the group goes on all the server's ports."""
+    validation.validate(SECURITY_GROUP, body)
+    await wire.call(request, actions.add_security_group, server_id, body["name"])
+    return wire.empty(202)
+
+
+async def remove_security_group(request: Request, server_id: str, body: Any) -> Response:
+    validation.validate(SECURITY_GROUP, body)
+    await wire.call(request, actions.remove_security_group, server_id, body["name"])
     return wire.empty(202)
 
 

@@ -133,6 +133,8 @@ ACTIONS: dict[str, Handler] = {
     "forceDelete": force_delete,
     "addFloatingIp": interfaces.add_floating_ip,
     "removeFloatingIp": interfaces.remove_floating_ip,
+    "addSecurityGroup": interfaces.add_security_group,
+    "removeSecurityGroup": interfaces.remove_security_group,
 }
 
 

@@ -27,15 +27,14 @@ from sausage.db.models import compute as m
 from sausage.db.models import network as nm
 from sausage.services.compute import hosts
 from sausage.services.context import Context
-from sausage.services.network import (changes, default_group, floatingips, networks, ports,
-                                      quotas)
+from sausage.services.network import changes, default_group, networks, ports, quotas
 
 __all__ = ["Request", "Plan", "plan", "attach", "release", "server_ports", "addresses",
            "security_group_names", "available_networks", "attach_interface",
            "detach_interface", "COMPUTE_OWNER_PREFIX", "AMBIGUOUS", "Interface",
            "list_interfaces", "show_interface", "add_interface", "remove_interface",
-           "server_addresses", "rebind", "proxy_networks", "add_floating_ip",
-           "remove_floating_ip", "servers_with_ip"]
+           "server_addresses", "rebind", "proxy_networks", "servers_with_ip", "load_server",
+           "group_members_changed"]
 
 COMPUTE_OWNER_PREFIX = "compute:"
 AMBIGUOUS = "Multiple possible networks found, use a Network ID to be more specific."
@@ -236,10 +235,10 @@ def attach(s: Session, server: m.Server, host_name: str, planned: Plan) -> None:
     """Make (or bind) the server's ports, in the order asked, for the scheduled host."""
     made = [_make(s, server, host_name, req, planned.security_group_ids)
             for req in planned.requests]
-    _group_members_changed(s, [p.id for p in made])
+    group_members_changed(s, [p.id for p in made])
 
 
-def _group_members_changed(s: Session, port_ids: Sequence[str]) -> None:
+def group_members_changed(s: Session, port_ids: Sequence[str]) -> None:
     """Ports joined or left security groups: hosts whose ports have rules naming those groups
     as remote groups (possibly on other networks) must re-resolve their members."""
     if not port_ids:
@@ -284,7 +283,7 @@ def release(s: Session, server: m.Server) -> None:
     """The server is going: delete the ports Nova made, unbind the user's own."""
     preserved = set(server.observed.get("preserve_ports", []))
     going = server_ports(s, [server.id])[server.id]
-    _group_members_changed(s, [p.id for p in going])
+    group_members_changed(s, [p.id for p in going])
     for port in going:
         if port.id in preserved:
             _unbind(s, port)
@@ -403,7 +402,7 @@ def detach_interface(s: Session, server: m.Server, port_id: str) -> None:
     port = next((p for p in server_ports(s, [server.id])[server.id] if p.id == port_id), None)
     if port is None:
         raise errors.NotFound(f"Port {port_id} is not attached")
-    _group_members_changed(s, [port.id])
+    group_members_changed(s, [port.id])
     if port_id in set(server.observed.get("preserve_ports", [])):
         _forget(s, server, port_id)
         _unbind(s, port)
@@ -422,7 +421,8 @@ class Interface:
 ATTACHABLE = ("active", "paused", "stopped", "suspended")
 
 
-def _server(s: Session, ctx: Context, server_id: str, write: bool) -> m.Server:
+def load_server(s: Session, ctx: Context, server_id: str, write: bool) -> m.Server:
+    """The server ``ctx`` may see (``write``: may change), as ``servers`` loads it."""
     from sausage.services.compute import servers  # servers imports this module
 
     return servers.load_for_change(s, ctx, server_id) if write else \
@@ -435,12 +435,12 @@ def _interfaces(s: Session, port_list: Sequence[nm.Port]) -> list[Interface]:
 
 
 def list_interfaces(s: Session, ctx: Context, server_id: str) -> list[Interface]:
-    server = _server(s, ctx, server_id, False)
+    server = load_server(s, ctx, server_id, False)
     return _interfaces(s, server_ports(s, [server.id])[server.id])
 
 
 def show_interface(s: Session, ctx: Context, server_id: str, port_id: str) -> Interface:
-    server = _server(s, ctx, server_id, False)
+    server = load_server(s, ctx, server_id, False)
     found = [p for p in server_ports(s, [server.id])[server.id] if p.id == port_id]
     if not found:
         raise errors.NotFound(f"Port {port_id} is not attached")
@@ -462,17 +462,17 @@ def _check_state(server: m.Server, action: str) -> None:
 def add_interface(s: Session, ctx: Context, server_id: str, values: Mapping[str, Any]
                   ) -> Interface:
     """POST /servers/{id}/os-interface; the host's agent hot-plugs the new NIC."""
-    server = _server(s, ctx, server_id, True)
+    server = load_server(s, ctx, server_id, True)
     _check_state(server, "attach_interface")
     port = attach_interface(s, ctx, server, _host_name(s, server), values)
-    _group_members_changed(s, [port.id])
+    group_members_changed(s, [port.id])
     hosts.bump(s, server.host_id)
     return _interfaces(s, [port])[0]
 
 
 def remove_interface(s: Session, ctx: Context, server_id: str, port_id: str) -> None:
     """DELETE /servers/{id}/os-interface/{port_id}; the agent unplugs the NIC."""
-    server = _server(s, ctx, server_id, True)
+    server = load_server(s, ctx, server_id, True)
     _check_state(server, "detach_interface")
     detach_interface(s, server, port_id)
     hosts.bump(s, server.host_id)
@@ -481,7 +481,7 @@ def remove_interface(s: Session, ctx: Context, server_id: str, port_id: str) -> 
 def server_addresses(s: Session, ctx: Context, server_id: str
                      ) -> dict[str, list[dict[str, Any]]]:
     """GET /servers/{id}/ips: {network name: [addresses]}."""
-    server = _server(s, ctx, server_id, False)
+    server = load_server(s, ctx, server_id, False)
     return addresses(s, [server.id])[server.id]
 
 
@@ -494,61 +494,6 @@ def proxy_networks(s: Session, ctx: Context, network_id: str | None) -> list[nm.
             raise errors.NotFound(f"Network {network_id} could not be found.") from e
     return list(s.scalars(select(nm.Network).where(networks.visible(ctx)).order_by(
         nm.Network.created_at, nm.Network.id)))
-
-
-# --- addFloatingIp / removeFloatingIp (Nova's proxy actions, up to 2.43) ----------------------
-
-def _floating(s: Session, ctx: Context, address: str) -> nm.FloatingIP:
-    stmt = select(nm.FloatingIP).where(nm.FloatingIP.floating_ip_address == address)
-    if not ctx.is_admin:
-        stmt = stmt.where(nm.FloatingIP.project_id == ctx.project_id)
-    row = s.scalars(stmt).first()
-    if row is None:
-        raise errors.NotFound("floating IP not found")
-    return row
-
-
-def add_floating_ip(s: Session, ctx: Context, server_id: str, address: str,
-                    fixed_address: str | None) -> None:
-    """Associate the floating IP ``address`` with the server's ``fixed_address`` (default:
-    its first IPv4 address)."""
-    server = _server(s, ctx, server_id, True)
-    mine = server_ports(s, [server.id])[server.id]
-    ips = ports.fixed_ips(s, [p.id for p in mine])
-    fixed = [(p, ip) for p in mine for _sub, ip in ips[p.id]]
-    if not fixed:
-        raise errors.BadRequest("No fixed IPs associated to instance")
-    if fixed_address is not None:
-        chosen = next(((p, ip) for p, ip in fixed if ip == fixed_address), None)
-        if chosen is None:
-            raise errors.BadRequest("Specified fixed address not assigned to instance")
-    else:
-        chosen = next(((p, ip) for p, ip in fixed if ipaddress.ip_address(ip).version == 4),
-                      None)
-        if chosen is None:
-            raise errors.BadRequest(f"Unable to associate floating IP {address} to any fixed "
-                                    f"IPs for instance {server.id}. Instance has no fixed "
-                                    "IPv4 addresses to associate.")
-    fip = _floating(s, ctx, address)
-    try:
-        floatingips.update(s, ctx, fip.id, {"port_id": chosen[0].id,
-                                            "fixed_ip_address": chosen[1]})
-    except errors.NotFound as e:
-        raise errors.NotFound("floating IP not found") from e
-    except (errors.BadRequest, errors.Conflict) as e:
-        raise errors.BadRequest(f"Unable to associate floating IP {address} to fixed IP "
-                                f"{chosen[1]} for instance {server.id}. Error: {e.message}"
-                                ) from e
-
-
-def remove_floating_ip(s: Session, ctx: Context, server_id: str, address: str) -> None:
-    server = _server(s, ctx, server_id, True)
-    fip = _floating(s, ctx, address)
-    mine = {p.id for p in server_ports(s, [server.id])[server.id]}
-    if fip.fixed_port_id not in mine:
-        raise errors.Conflict(f"Floating IP {address} is not associated with instance "
-                              f"{server.id}.")
-    floatingips.update(s, ctx, fip.id, {"port_id": None})
 
 
 def servers_with_ip(pattern: str, version: int) -> Any:
