@@ -507,3 +507,16 @@ def test_security_groups_are_added_to_and_removed_from_all_the_servers_ports(
     assert act({"removeSecurityGroup": {"name": "web"}}).status_code == 202
     assert groups() is None  # Nova leaves the key out when the ports have no groups
     assert host.desired()["ports"][0]["rules"] == []  # nothing may come in
+
+
+def test_a_create_that_fails_while_making_its_ports_leaves_nothing_behind(
+        api: Api, demo: dict[str, str]) -> None:
+    NetHost(api, "cn1", "192.0.2.1")
+    net, _ = network(api, demo)
+    before = len(all_ports(api))
+    wanted = {"uuid": net["id"], "fixed_ip": "10.1.0.10"}
+    r = boot(api, demo, networks=[wanted, dict(wanted)])  # the second NIC cannot get it
+    assert r.status_code == 400, r.text
+    assert len(all_ports(api)) == before
+    assert nova(api, "GET", "/servers", demo).json()["servers"] == []
+    booted(api, demo, networks=[wanted])  # the address was never taken
