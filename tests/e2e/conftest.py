@@ -1,4 +1,10 @@
-"""The e2e tier: ``sausage up --detach`` on a free loopback port, driven with the real CLI."""
+"""The e2e tier: ``sausage up --detach --netns`` on a free loopback port, driven with the real CLI.
+
+The cloud's data plane lives in a namespace the fixture creates (``HOST_NS`` plus a suffix): it
+is the all-in-one host *and* "the outside" of the public network (its external bridge holds the
+public gateway address), so tests reach floating IPs with ``cloud.outside(...)``. An underlay
+veth ``ul0`` (172.31.255.1/24) is there for a second host's VXLAN tunnels.
+"""
 
 from __future__ import annotations
 
@@ -17,10 +23,30 @@ from tests.conftest import REPO, free_port
 BIN = REPO / ".venv" / "bin"
 
 
+UNDERLAY = "172.31.255.{}/24"
+
+
+def netns(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(["ip", "netns", *args], capture_output=True, text=True, timeout=60)
+    if check:
+        assert result.returncode == 0, f"ip netns {' '.join(args)}: {result.stderr}"
+    return result
+
+
+def namespaces() -> list[str]:
+    return [line.split()[0] for line in netns("list").stdout.splitlines() if line.strip()]
+
+
 @dataclasses.dataclass
 class Cloud:
     state_dir: pathlib.Path
     port: int
+    ns: str = ""
+
+    def outside(self, *args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+        """Run a command in the host namespace: "the outside" of the public network."""
+        return subprocess.run(["ip", "netns", "exec", self.ns, *args], capture_output=True,
+                              text=True, timeout=timeout)
 
     @property
     def auth_url(self) -> str:
@@ -63,11 +89,21 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
     build = subprocess.run([str(REPO / "tools" / "testimage" / "build"), "--out", str(image_dir)],
                            capture_output=True, text=True, timeout=600)
     assert build.returncode == 0, build.stdout + build.stderr
-    up = sausage("up", "--state-dir", str(state_dir), "--port", str(port), "--detach",
-                 "--test-image", str(image_dir / "disk.qcow2"))
-    assert up.returncode == 0, up.stdout + up.stderr
+    ns = f"sse2e{os.getpid() % 100000}"
+    netns("add", ns)
+    netns("exec", ns, "ip", "link", "set", "lo", "up")
+    state_dir.mkdir(parents=True)
+    (state_dir / "sausage.yaml").write_text(f"tunnel_ip: {UNDERLAY.format(1).split('/')[0]}\n")
     try:
-        yield Cloud(state_dir, port)
+        up = sausage("up", "--state-dir", str(state_dir), "--port", str(port), "--detach",
+                     "--netns", ns, "--test-image", str(image_dir / "disk.qcow2"))
+        assert up.returncode == 0, up.stdout + up.stderr
+        try:
+            yield Cloud(state_dir, port, ns)
+        finally:
+            down = sausage("down", "--state-dir", str(state_dir), "--purge")
+            assert down.returncode == 0, down.stderr
+        left = [n for n in namespaces() if n.startswith(f"{ns}-")]
+        assert left == [], f"namespaces left behind: {left}"
     finally:
-        down = sausage("down", "--state-dir", str(state_dir), "--purge")
-        assert down.returncode == 0, down.stderr
+        netns("delete", ns, check=False)
