@@ -305,9 +305,12 @@ class Agent:
     # -- registration ----------------------------------------------------------------------------
     def _register(self) -> None:
         path = self.cfg.credential_file
+        # What the API must know about the host's networking; when it changed (a tunnel IP set
+        # after the first start), register again rather than keep a stale record.
+        facts = {"tunnel_ip": self.cfg.tunnel_ip, "network_node": self.cfg.network_node}
         if path.exists():
             saved = yaml.safe_load(path.read_text()) or {}
-            if saved.get("host_id") and saved.get("token"):
+            if saved.get("host_id") and saved.get("token") and saved.get("facts") == facts:
                 self.host_id, self.client.token = str(saved["host_id"]), str(saved["token"])
                 log.info("host %s: using the credential in %s", self.host_id, path)
                 return
@@ -330,7 +333,7 @@ class Agent:
         self.host_id, self.client.token = reply["host_id"], reply["token"]
         _write_private(path, yaml.safe_dump({"host_id": reply["host_id"], "token": reply["token"],
                                              "name": self.cfg.host_name,
-                                             "api_url": self.cfg.api_url}))
+                                             "api_url": self.cfg.api_url, "facts": facts}))
         log.info("registered as host %s (%s); credential kept in %s", self.host_id,
                  self.cfg.host_name, path)
 
