@@ -9,7 +9,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from sausage import errors
 from sausage.api import wire
 from sausage.api.compute import common
-from sausage.api.compute import (admin, flavors, interfaces, keypairs, project,
+from sausage.api.compute import (admin, flavors, images, interfaces, keypairs, project,
                                  server_actions, server_groups, server_meta, servers, versions)
 from sausage.services.compute import networking
 
@@ -44,7 +44,7 @@ async def extensions(request: Request) -> Response:
 
 
 V21: list[BaseRoute] = [
-    *flavors.ROUTES, *keypairs.ROUTES, *servers.ROUTES, *server_actions.ROUTES,
+    *flavors.ROUTES, *images.ROUTES, *keypairs.ROUTES, *servers.ROUTES, *server_actions.ROUTES,
     *server_meta.ROUTES, *interfaces.ROUTES, *project.ROUTES, *admin.ROUTES, *server_groups.ROUTES,
     Route("/extensions", extensions, methods=["GET", "HEAD"]),
     Route("/os-networks", networks, methods=["GET", "HEAD"]),

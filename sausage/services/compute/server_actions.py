@@ -213,8 +213,8 @@ def create_image(s: Session, ctx: Context, server_id: str, name: str,
     _require(row, "createImage", ("active", "stopped", "paused", "suspended"))
     base = images.get(s, ctx, row.image_id).image if row.image_id else None
     props: dict[str, Any] = {"name": name, "disk_format": "qcow2", "container_format": "bare",
-                             "visibility": "private", **dict(metadata),
-                             "image_type": "snapshot", "instance_uuid": row.id}
+                             "visibility": "private", "image_type": "snapshot",
+                             **dict(metadata), "instance_uuid": row.id}  # Nova: metadata wins
     if base is not None:
         props["base_image_ref"] = base.id
         props["min_disk"] = max(base.min_disk or 0, row.root_gb)
