@@ -190,6 +190,7 @@ def test_two_hosts_carry_one_network_over_vxlan(cloud: Cloud, n1: str,
     cn2 = f"{cloud.ns}cn2"
     netns("add", cn2)
     agent = None
+    log = None
     try:
         netns("exec", cn2, "ip", "link", "set", "lo", "up")
         subprocess.run(["ip", "-n", cloud.ns, "link", "add", "ul0", "type", "veth", "peer",
@@ -198,12 +199,13 @@ def test_two_hosts_carry_one_network_over_vxlan(cloud: Cloud, n1: str,
             subprocess.run(["ip", "-n", ns, "addr", "add", UNDERLAY.format(n), "dev", "ul0"],
                            check=True)
             subprocess.run(["ip", "-n", ns, "link", "set", "ul0", "up"], check=True)
+        log = (tmp_path / "cn2.log").open("w")
         agent = subprocess.Popen(
             [str(pathlib.Path(sausage.__globals__["BIN"]) / "sausage"), "agent",
              "--state-dir", str(cloud.state_dir), "--agent-dir",
              str(cloud.state_dir / "agent-cn2"), "--host-name", "cn2", "--netns", cn2,
              "--tunnel-ip", UNDERLAY.format(2).split("/")[0]],
-            stdout=(tmp_path / "cn2.log").open("w"), stderr=subprocess.STDOUT)
+            stdout=log, stderr=subprocess.STDOUT)
         eventually(lambda: "cn2" in cloud.openstack("compute", "service", "list").stdout,
                    timeout=60, what="cn2 registered")
         target = fixed_ip(cloud, "vm1")
@@ -217,7 +219,17 @@ def test_two_hosts_carry_one_network_over_vxlan(cloud: Cloud, n1: str,
                         "--nic", f"net-id={net}", "--availability-zone", "nova:cn2",
                         "--user-data", str(script), "--wait", "far")
         # 'far' is admin's VM on demo's network, so demo's group must admit it explicitly.
-        assert probe(cloud, "far", "PROBE-OUTSIDER", who="sausage") == "PROBE-OUTSIDER-OK"
+        try:
+            result = probe(cloud, "far", "PROBE-OUTSIDER", who="sausage")
+        except AssertionError:
+            result = cloud.openstack("console", "log", "show", "far", check=False).stdout
+        assert result == "PROBE-OUTSIDER-OK", (
+            f"{result[-3000:]}\ncn2 agent:\n{(tmp_path / 'cn2.log').read_text()[-3000:]}\n"
+            + subprocess.run(["bridge", "-n", cn2, "fdb", "show"], capture_output=True,
+                             text=True).stdout
+            + f"\nnetwork node:\n{(cloud.state_dir / 'agent.log').read_text()[-4000:]}\n"
+            + subprocess.run(["bridge", "-n", cloud.ns, "fdb", "show"], capture_output=True,
+                             text=True).stdout + _dhcp_state(cloud, cn2))
         far_id = cloud.json("server", "show", "far")["id"]
         cloud.openstack("server", "delete", "--wait", "far")
         eventually(lambda: not qemu_pids(far_id), what="far's process gone")
@@ -225,7 +237,23 @@ def test_two_hosts_carry_one_network_over_vxlan(cloud: Cloud, n1: str,
         if agent is not None:
             agent.terminate()
             agent.wait(30)
+        if log is not None:
+            log.close()
         netns("delete", cn2, check=False)
+
+
+def _dhcp_state(cloud: Cloud, cn2: str) -> str:
+    """What the network node's DHCP server knows, and both hosts' filters (for a failure)."""
+    out = []
+    for path in sorted((cloud.state_dir / "agent").rglob("dnsmasq.log")):
+        out.append(f"== {path}\n{path.read_text()[-2000:]}")
+        hosts = path.parent / "hosts"
+        if hosts.exists():
+            out.append(f"== hosts\n{hosts.read_text()}")
+    for ns in (cloud.ns, cn2):
+        out.append(subprocess.run(["ip", "netns", "exec", ns, "nft", "list", "ruleset"],
+                                  capture_output=True, text=True).stdout[-4000:])
+    return "\n".join(out)
 
 
 def test_deleting_everything_leaves_nothing_on_the_host(cloud: Cloud, n1: str) -> None:

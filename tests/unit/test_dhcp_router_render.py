@@ -208,3 +208,16 @@ def test_nft_accepts_the_router_ruleset() -> None:
 ])
 def test_metadata_paths_stay_under_the_metadata_root(raw: str, target: str | None) -> None:
     assert metadata_proxy._target_path(raw) == target
+
+
+def test_a_removed_port_s_lease_is_forgotten_so_its_address_can_go_to_the_next_port(
+        tmp_path: pathlib.Path) -> None:
+    before = "fa:16:3e:00:00:01,10.0.0.4,vm3,86400\nfa:16:3e:00:00:02,10.0.0.5,vm1,86400\n"
+    after = "fa:16:3e:00:00:03,10.0.0.4,far,86400\nfa:16:3e:00:00:02,10.0.0.5,vm1,86400\n"
+    assert dhcp.host_pairs(before) - dhcp.host_pairs(after) == {("fa:16:3e:00:00:01",
+                                                                 "10.0.0.4")}
+    leases = tmp_path / "leases"
+    leases.write_text("1764000000 fa:16:3e:00:00:01 10.0.0.4 vm3 *\n"
+                      "1764000000 fa:16:3e:00:00:02 10.0.0.5 vm1 *\n")
+    dhcp.prune_leases(leases, dhcp.host_pairs(after))
+    assert leases.read_text() == "1764000000 fa:16:3e:00:00:02 10.0.0.5 vm1 *\n"

@@ -99,6 +99,33 @@ def render_hosts(dhcp: contract.DesiredDhcp) -> str:
     return "".join(line + "\n" for line in lines)
 
 
+def host_pairs(hosts: str) -> set[tuple[str, str]]:
+    """(mac, address) of each line of a rendered hosts file."""
+    pairs = set()
+    for line in hosts.splitlines():
+        fields = line.split(",")
+        if len(fields) >= 2:
+            pairs.add((fields[0].lower(), fields[1].strip("[]")))
+    return pairs
+
+
+def prune_leases(path: pathlib.Path, keep: set[tuple[str, str]]) -> None:
+    """Drop the lease-file lines (``expiry mac address host client-id``) of hosts not kept."""
+    text = _read(path)
+    if not text:
+        return
+    lines = [line for line in text.splitlines()
+             if len(line.split()) < 3 or (line.split()[1].lower(), line.split()[2]) in keep]
+    path.write_text("".join(line + "\n" for line in lines))
+
+
+def _read(path: pathlib.Path) -> str:
+    try:
+        return path.read_text()
+    except FileNotFoundError:
+        return ""
+
+
 def _classless_routes(subnet: contract.DesiredSubnet) -> list[tuple[str, str]]:
     """Option 121 routes: the subnet's host routes, the metadata address via the DHCP port,
     and the default route via the gateway (RFC 3442: with 121 the client ignores option 3)."""
@@ -278,13 +305,19 @@ class DhcpDriver:
         namespaces.set_addresses(ns, inside, [*addresses, f"{contract.METADATA_ADDRESS}/32"])
         self.proxy.serve(net["id"], ns)
         files.mkdir(parents=True, exist_ok=True, mode=0o700)
-        changed = _write_if_changed(files / "hosts", render_hosts(dhcp))
+        hosts = render_hosts(dhcp)
+        before = _read(files / "hosts")
+        changed = _write_if_changed(files / "hosts", hosts)
         changed = _write_if_changed(files / "opts", render_opts(net)) or changed
+        # A port that went away keeps its lease inside dnsmasq, which then refuses its address
+        # to the next port IPAM hands it to ("leased to <old mac>"): forget such leases.
+        dropped = bool(host_pairs(before) - host_pairs(hosts))
         pid = _running(files, args)
         if not served_subnets(dhcp):
             _stop(files)
-        elif pid is None:
-            _stop(files)  # one with another command line: the subnets changed
+        elif pid is None or dropped:
+            _stop(files)  # another command line (the subnets changed), or leases to forget
+            prune_leases(files / "leases", host_pairs(hosts))
             _start(ns, files, args)
         elif changed:
             os.kill(pid, signal.SIGHUP)  # rereads the hosts and opts files
