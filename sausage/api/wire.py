@@ -1,12 +1,14 @@
 """Request and response plumbing every API module shares.
 
 ``body`` parses and validates JSON into a pydantic model (400 with the field named on failure);
+``json_object`` reads a body that must be a JSON object, with the service's own messages;
 ``call`` runs a service function in the thread pool inside one database transaction, with the
 caller's ``Context`` built from their token in that same transaction.
 """
 
 from __future__ import annotations
 
+import json as jsonlib
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -17,7 +19,8 @@ from starlette.responses import JSONResponse, Response
 
 from sausage import errors
 
-__all__ = ["body", "call", "call_public", "in_thread", "json", "empty", "filters", "base_url", "MAX_BODY"]
+__all__ = ["body", "json_object", "call", "call_public", "in_thread", "json", "empty", "filters",
+           "base_url", "MAX_BODY"]
 
 T = TypeVar("T")
 M = TypeVar("M", bound=pydantic.BaseModel)
@@ -47,6 +50,23 @@ async def body(request: Request, model: type[M]) -> M:
         return model.model_validate_json(raw, strict=True)
     except pydantic.ValidationError as e:
         raise errors.BadRequest(_describe(e.errors()[0])) from e
+
+
+async def json_object(request: Request, malformed: str, not_object: str, kind: str = ""
+                      ) -> dict[str, Any]:
+    """The request body as a JSON object: PayloadTooLarge past ``MAX_BODY``, BadRequest
+    ``malformed`` for an empty or unparsable body, ``not_object`` for any other JSON value
+    (``kind``: the service's error name for both)."""
+    raw = await request.body()
+    if len(raw) > MAX_BODY:
+        raise errors.PayloadTooLarge("Request is too large.")
+    try:
+        value = jsonlib.loads(raw or b"")
+    except ValueError as e:
+        raise errors.BadRequest(malformed, kind=kind) from e
+    if not isinstance(value, dict):
+        raise errors.BadRequest(not_object, kind=kind)
+    return value
 
 
 def _state(request: Request) -> Any:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.requests import Request
@@ -37,16 +36,8 @@ def require_version(request: Request, major: int, minor: int) -> None:
 
 
 async def json_body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if len(raw) > wire.MAX_BODY:
-        raise errors.PayloadTooLarge("Request is too large.")
-    try:
-        body = json.loads(raw or b"")
-    except ValueError as e:
-        raise errors.BadRequest("Malformed request body") from e
-    if not isinstance(body, dict):
-        raise errors.BadRequest("The request body must be a JSON object.")
-    return body
+    return await wire.json_object(request, "Malformed request body",
+                                  "The request body must be a JSON object.")
 
 
 def iso(value: Any) -> str | None:

@@ -14,7 +14,8 @@ Request side
 - ``await many(request, resource, collection, spec) -> (list[dict], bulk: bool)``: the same for
   a create that may be bulk (``{collection: [{...}, ...]}``).
 - ``Attr`` and the converters ``string``, ``boolean``, ``integer``, ``uuid``, ``nullable``,
-  ``list_of``, ``anything``, ``ip_address``, ``cidr``: the declarative body spec.
+  ``list_of``, ``anything``, ``ip_address``, ``cidr``: the declarative body spec; ``OWNED``
+  (``project_id``/``tenant_id``) and ``TAGS`` are the create-only entries most specs spread in.
 - ``project_of(ctx_project, values) -> str | None``: ``project_id``/``tenant_id`` of a create
   body (400 if both given and different).
 
@@ -26,20 +27,26 @@ Response side
   ``render(row, tags) -> dict`` makes one item.
 - ``shown(request, resource, body, status=200) -> Response``: ``{resource: body}`` keeping the
   requested ``fields``; ``created(resource, body)`` is the 201; ``pick(body, fields)``.
+
+Handlers
+- ``Resource(...)`` names a resource's collection and member (singular, plural, path
+  parameter, body spec, renderer, service functions); ``collection(res)`` and ``member(res)``
+  make its two handlers and ``routes(res)`` their two ``Route``s. Extra routes (router
+  interfaces, tags …) stay in the resource's own module.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import ipaddress
-import json
 import uuid as uuidlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
 from sausage import errors
 from sausage.api import wire
@@ -48,7 +55,9 @@ from sausage.services.network import query
 __all__ = [
     "Attr", "list_query", "fields", "one", "many", "project_of", "standard", "listing", "shown",
     "created", "pick", "iso", "string", "boolean", "integer", "uuid", "nullable", "list_of",
-    "anything", "ip_address", "cidr", "json_body", "bad",
+    "anything", "ip_address", "cidr", "json_body", "bad", "OWNED", "TAGS",
+    "Resource", "collection", "member",
+    "routes",
 ]
 
 Converter = Callable[[str, Any], Any]
@@ -109,16 +118,8 @@ def fields(request: Request) -> list[str]:
 
 
 async def json_body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if len(raw) > wire.MAX_BODY:
-        raise errors.PayloadTooLarge("Request is too large.")
-    try:
-        body = json.loads(raw or b"")
-    except ValueError as e:
-        raise errors.BadRequest("Malformed request body", kind="HTTPBadRequest") from e
-    if not isinstance(body, dict):
-        raise errors.BadRequest("Malformed request body", kind="HTTPBadRequest")
-    return body
+    return await wire.json_object(request, "Malformed request body", "Malformed request body",
+                                  kind="HTTPBadRequest")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -274,6 +275,15 @@ def anything(name: str, value: Any) -> Any:
     return value
 
 
+# The attributes every owned resource's body may carry on create (not on update).
+OWNED: dict[str, Attr] = {
+    "project_id": Attr(string(64), put=False),
+    "tenant_id": Attr(string(64), put=False),
+}
+# ``tags`` on create (the tags extension's ``tags-post``).
+TAGS: dict[str, Attr] = {"tags": Attr(list_of(string()), put=False)}
+
+
 # --- response side ------------------------------------------------------------------------
 
 def iso(value: Any) -> str | None:
@@ -341,3 +351,82 @@ def shown(request: Request, resource: str, body: dict[str, Any], status: int = 2
 
 def created(resource: str, body: dict[str, Any]) -> Response:
     return wire.json({resource: body}, 201)
+
+
+# --- handlers -----------------------------------------------------------------------------
+
+Render = Callable[[Any, list[str]], dict[str, Any]]
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+@dataclasses.dataclass(frozen=True)
+class Resource:
+    """One resource's collection and member. The service functions run through
+    ``wire.call`` and return a view whose ``found`` holds the rows (``delete`` returns
+    nothing); ``render(view)`` renders one row of it.
+
+    A create is either ``create_many(s, ctx, items)`` (bulk allowed: one view of every row,
+    all or none) or ``create_one(s, ctx, values, project)`` (one body, its ``project_of``
+    taken before the call); ``check(item)`` vets each create body before the call."""
+
+    singular: str
+    plural: str
+    id_param: str
+    spec: Mapping[str, Attr]
+    render: Callable[[Any], Render]
+    index: Callable[..., Any]
+    show: Callable[..., Any]
+    update: Callable[..., Any]
+    delete: Callable[..., None]
+    create_many: Callable[..., Any] | None = None
+    create_one: Callable[..., Any] | None = None
+    check: Callable[[dict[str, Any]], None] | None = None
+
+    def rendered(self, view: Any) -> list[dict[str, Any]]:
+        render = self.render(view)
+        return [render(r, view.found.tags.get(r.id, [])) for r in view.found.rows]
+
+
+def collection(res: Resource) -> Handler:
+    """GET: the list (filters, fields, sorting, paging); POST: a create, 201."""
+    async def handler(request: Request) -> Response:
+        if request.method == "POST":
+            if res.create_one is not None:
+                values = await one(request, res.singular, res.spec)
+                view = await wire.call(request, res.create_one, values, project_of(values))
+                return created(res.singular, res.rendered(view)[0])
+            assert res.create_many is not None
+            items, bulk = await many(request, res.singular, res.plural, res.spec)
+            if res.check is not None:
+                for item in items:
+                    res.check(item)
+            view = await wire.call(request, res.create_many, items)
+            bodies = res.rendered(view)
+            return wire.json({res.plural: bodies} if bulk else {res.singular: bodies[0]}, 201)
+        q = list_query(request)
+        view = await wire.call(request, res.index, q)
+        return listing(request, res.plural, view.found, res.render(view), q)
+    return handler
+
+
+def member(res: Resource) -> Handler:
+    """GET: show; PUT: update (only the attributes the spec lets a PUT set); DELETE: 204."""
+    async def handler(request: Request) -> Response:
+        resource_id = request.path_params[res.id_param]
+        if request.method == "DELETE":
+            await wire.call(request, res.delete, resource_id)
+            return wire.empty()
+        if request.method == "PUT":
+            values = await one(request, res.singular, res.spec, create=False)
+            view = await wire.call(request, res.update, resource_id, values)
+        else:
+            view = await wire.call(request, res.show, resource_id)
+        return shown(request, res.singular, res.rendered(view)[0])
+    return handler
+
+
+def routes(res: Resource) -> list[Route]:
+    """``/<plural>`` (GET, POST) and ``/<plural>/{<id_param>}`` (GET, PUT, DELETE)."""
+    path = f"/{res.plural}"
+    return [Route(path, collection(res), methods=["GET", "POST"]),
+            Route(f"{path}/{{{res.id_param}}}", member(res), methods=["GET", "PUT", "DELETE"])]

@@ -5,11 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
-
-from sausage.api import wire
 from sausage.api.network import common
 from sausage.api.network.common import Attr
 from sausage.services.network import floatingips as svc
@@ -25,9 +20,8 @@ SPEC: dict[str, Attr] = {
     "description": Attr(common.string()),
     "dns_name": Attr(common.string(), put=False),
     "dns_domain": Attr(common.string(), put=False),
-    "tags": Attr(common.list_of(common.string()), put=False),
-    "project_id": Attr(common.string(64), put=False),
-    "tenant_id": Attr(common.string(64), put=False),
+    **common.TAGS,
+    **common.OWNED,
 }
 
 
@@ -52,38 +46,6 @@ def render(view: svc.View) -> Any:
     return one
 
 
-def _one(request: Request, view: svc.View, status: int = 200) -> Response:
-    row = view.found.rows[0]
-    body = render(view)(row, view.found.tags.get(row.id, []))
-    if status == 201:
-        return common.created("floatingip", body)
-    return common.shown(request, "floatingip", body)
-
-
-async def collection(request: Request) -> Response:
-    if request.method == "POST":
-        values = await common.one(request, "floatingip", SPEC)
-        view = await wire.call(request, svc.create, values, common.project_of(values))
-        return _one(request, view, 201)
-    q = common.list_query(request)
-    view = await wire.call(request, svc.list_floatingips, q)
-    return common.listing(request, "floatingips", view.found, render(view), q)
-
-
-async def member(request: Request) -> Response:
-    fip_id = request.path_params["floatingip_id"]
-    if request.method == "DELETE":
-        await wire.call(request, svc.delete, fip_id)
-        return wire.empty()
-    if request.method == "PUT":
-        values = await common.one(request, "floatingip", SPEC, create=False)
-        view = await wire.call(request, svc.update, fip_id, values)
-    else:
-        view = await wire.call(request, svc.show, fip_id)
-    return _one(request, view)
-
-
-ROUTES = [
-    Route("/floatingips", collection, methods=["GET", "POST"]),
-    Route("/floatingips/{floatingip_id}", member, methods=["GET", "PUT", "DELETE"]),
-]
+ROUTES = common.routes(common.Resource(
+    "floatingip", "floatingips", "floatingip_id", SPEC, render, index=svc.list_floatingips,
+    show=svc.show, update=svc.update, delete=svc.delete, create_one=svc.create))

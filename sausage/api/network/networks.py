@@ -5,11 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy.orm import Session
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
-from sausage.api import wire
 from sausage.api.network import common
 from sausage.api.network.common import Attr
 from sausage.services.context import Context
@@ -31,9 +27,8 @@ SPEC: dict[str, Attr] = {
     "is_default": Attr(common.boolean),
     "availability_zone_hints": Attr(common.list_of(common.string()), put=False),
     "dns_domain": Attr(common.string()),
-    "tags": Attr(common.list_of(common.string()), put=False),
-    "project_id": Attr(common.string(64), put=False),
-    "tenant_id": Attr(common.string(64), put=False),
+    **common.TAGS,
+    **common.OWNED,
 }
 
 
@@ -65,32 +60,6 @@ def _update(s: Session, ctx: Context, network_id: str, values: dict[str, Any]) -
     return svc.view_of(s, ctx, [svc.update(s, ctx, network_id, values)])
 
 
-async def collection(request: Request) -> Response:
-    if request.method == "POST":
-        items, bulk = await common.many(request, "network", "networks", SPEC)
-        view = await wire.call(request, _create, items)
-        bodies = [render(view)(r, view.found.tags.get(r.id, [])) for r in view.found.rows]
-        return wire.json({"networks": bodies} if bulk else {"network": bodies[0]}, 201)
-    q = common.list_query(request)
-    view = await wire.call(request, svc.list_networks, q)
-    return common.listing(request, "networks", view.found, render(view), q)
-
-
-async def member(request: Request) -> Response:
-    network_id = request.path_params["network_id"]
-    if request.method == "DELETE":
-        await wire.call(request, svc.delete, network_id)
-        return wire.empty()
-    if request.method == "PUT":
-        values = await common.one(request, "network", SPEC, create=False)
-        view = await wire.call(request, _update, network_id, values)
-    else:
-        view = await wire.call(request, svc.show, network_id)
-    row = view.found.rows[0]
-    return common.shown(request, "network", render(view)(row, view.found.tags[row.id]))
-
-
-ROUTES = [
-    Route("/networks", collection, methods=["GET", "POST"]),
-    Route("/networks/{network_id}", member, methods=["GET", "PUT", "DELETE"]),
-]
+ROUTES = common.routes(common.Resource(
+    "network", "networks", "network_id", SPEC, render, index=svc.list_networks, show=svc.show,
+    update=_update, delete=svc.delete, create_many=_create))

@@ -6,11 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy.orm import Session
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
-from sausage.api import wire
 from sausage.api.network import common
 from sausage.api.network.common import Attr
 from sausage.services.context import Context
@@ -62,9 +58,8 @@ SPEC: dict[str, Attr] = {
     "binding:profile": Attr(_empty_dict),
     "dns_name": Attr(common.string()),
     "extra_dhcp_opts": Attr(_empty_list),
-    "tags": Attr(common.list_of(common.string()), put=False),
-    "project_id": Attr(common.string(64), put=False),
-    "tenant_id": Attr(common.string(64), put=False),
+    **common.TAGS,
+    **common.OWNED,
 }
 
 
@@ -100,32 +95,6 @@ def _update(s: Session, ctx: Context, port_id: str, values: dict[str, Any]) -> s
     return svc.view_of(s, ctx, [svc.update(s, ctx, port_id, values)])
 
 
-async def collection(request: Request) -> Response:
-    if request.method == "POST":
-        items, bulk = await common.many(request, "port", "ports", SPEC)
-        view = await wire.call(request, _create, items)
-        bodies = [render(view)(r, view.found.tags.get(r.id, [])) for r in view.found.rows]
-        return wire.json({"ports": bodies} if bulk else {"port": bodies[0]}, 201)
-    q = common.list_query(request)
-    view = await wire.call(request, svc.list_ports, q)
-    return common.listing(request, "ports", view.found, render(view), q)
-
-
-async def member(request: Request) -> Response:
-    port_id = request.path_params["port_id"]
-    if request.method == "DELETE":
-        await wire.call(request, svc.delete, port_id)
-        return wire.empty()
-    if request.method == "PUT":
-        values = await common.one(request, "port", SPEC, create=False)
-        view = await wire.call(request, _update, port_id, values)
-    else:
-        view = await wire.call(request, svc.show, port_id)
-    row = view.found.rows[0]
-    return common.shown(request, "port", render(view)(row, view.found.tags[row.id]))
-
-
-ROUTES = [
-    Route("/ports", collection, methods=["GET", "POST"]),
-    Route("/ports/{port_id}", member, methods=["GET", "PUT", "DELETE"]),
-]
+ROUTES = common.routes(common.Resource(
+    "port", "ports", "port_id", SPEC, render, index=svc.list_ports, show=svc.show,
+    update=_update, delete=svc.delete, create_many=_create))

@@ -26,9 +26,8 @@ SPEC: dict[str, Attr] = {
     "ha": Attr(common.nullable(common.boolean)),
     "availability_zone_hints": Attr(common.list_of(common.string()), put=False),
     "flavor_id": Attr(common.nullable(common.string(36)), put=False),
-    "tags": Attr(common.list_of(common.string()), put=False),
-    "project_id": Attr(common.string(64), put=False),
-    "tenant_id": Attr(common.string(64), put=False),
+    **common.TAGS,
+    **common.OWNED,
 }
 
 
@@ -46,31 +45,6 @@ def render(view: svc.View) -> Any:
     return one
 
 
-async def collection(request: Request) -> Response:
-    if request.method == "POST":
-        values = await common.one(request, "router", SPEC)
-        view = await wire.call(request, svc.create, values, common.project_of(values))
-        row = view.found.rows[0]
-        return common.created("router", render(view)(row, view.found.tags.get(row.id, [])))
-    q = common.list_query(request)
-    view = await wire.call(request, svc.list_routers, q)
-    return common.listing(request, "routers", view.found, render(view), q)
-
-
-async def member(request: Request) -> Response:
-    router_id = request.path_params["router_id"]
-    if request.method == "DELETE":
-        await wire.call(request, svc.delete, router_id)
-        return wire.empty()
-    if request.method == "PUT":
-        values = await common.one(request, "router", SPEC, create=False)
-        view = await wire.call(request, svc.update, router_id, values)
-    else:
-        view = await wire.call(request, svc.show, router_id)
-    row = view.found.rows[0]
-    return common.shown(request, "router", render(view)(row, view.found.tags.get(row.id, [])))
-
-
 async def add_interface(request: Request) -> Response:
     body = await common.json_body(request)
     reply = await wire.call(request, svc.add_interface, request.path_params["router_id"], body)
@@ -85,8 +59,9 @@ async def remove_interface(request: Request) -> Response:
 
 
 ROUTES = [
-    Route("/routers", collection, methods=["GET", "POST"]),
-    Route("/routers/{router_id}", member, methods=["GET", "PUT", "DELETE"]),
+    *common.routes(common.Resource(
+        "router", "routers", "router_id", SPEC, render, index=svc.list_routers, show=svc.show,
+        update=svc.update, delete=svc.delete, create_one=svc.create)),
     Route("/routers/{router_id}/add_router_interface", add_interface, methods=["PUT"]),
     Route("/routers/{router_id}/remove_router_interface", remove_interface, methods=["PUT"]),
 ]

@@ -24,9 +24,8 @@ GROUP_SPEC: dict[str, Attr] = {
     "name": Attr(common.string()),
     "description": Attr(common.string()),
     "stateful": Attr(common.boolean),
-    "tags": Attr(common.list_of(common.string()), put=False),
-    "project_id": Attr(common.string(64), put=False),
-    "tenant_id": Attr(common.string(64), put=False),
+    **common.TAGS,
+    **common.OWNED,
 }
 
 # The values are checked by the service, in Neutron's order and with its messages.
@@ -41,8 +40,7 @@ RULE_SPEC: dict[str, Attr] = {
     "remote_group_id": Attr(common.anything, put=False),
     "remote_address_group_id": Attr(common.anything, put=False),
     "description": Attr(common.string()),
-    "project_id": Attr(common.string(64), put=False),
-    "tenant_id": Attr(common.string(64), put=False),
+    **common.OWNED,
 }
 
 
@@ -72,15 +70,16 @@ def render_group(view: svc.Groups) -> Any:
     return one
 
 
-def _one_group(request: Request, view: svc.Groups) -> Response:
-    row = view.found.rows[0]
-    body = render_group(view)(row, view.found.tags.get(row.id, []))
-    return common.shown(request, "security_group", body)
-
-
 def _create_groups(s: Session, ctx: Context, items: list[dict[str, Any]]) -> list[svc.Groups]:
     """One or several (bulk) groups, in one transaction: all or none."""
     return [svc.create_group(s, ctx, v, common.project_of(v)) for v in items]
+
+
+GROUPS = common.Resource(
+    "security_group", "security_groups", "group_id", GROUP_SPEC, render_group,
+    index=svc.list_groups, show=svc.show_group, update=svc.update_group,
+    delete=svc.delete_group)  # a (bulk) create makes one view per group: see ``groups``
+_list_groups = common.collection(GROUPS)
 
 
 async def groups(request: Request) -> Response:
@@ -88,26 +87,10 @@ async def groups(request: Request) -> Response:
         items, bulk = await common.many(request, "security_group", "security_groups",
                                         GROUP_SPEC)
         views = await wire.call(request, _create_groups, items)
-        bodies = [render_group(v)(v.found.rows[0], v.found.tags.get(v.found.rows[0].id, []))
-                  for v in views]
+        bodies = [GROUPS.rendered(v)[0] for v in views]
         return wire.json({"security_groups": bodies} if bulk
                          else {"security_group": bodies[0]}, 201)
-    q = common.list_query(request)
-    view = await wire.call(request, svc.list_groups, q)
-    return common.listing(request, "security_groups", view.found, render_group(view), q)
-
-
-async def group(request: Request) -> Response:
-    group_id = request.path_params["group_id"]
-    if request.method == "DELETE":
-        await wire.call(request, svc.delete_group, group_id)
-        return wire.empty()
-    if request.method == "PUT":
-        values = await common.one(request, "security_group", GROUP_SPEC, create=False)
-        view = await wire.call(request, svc.update_group, group_id, values)
-    else:
-        view = await wire.call(request, svc.show_group, group_id)
-    return _one_group(request, view)
+    return await _list_groups(request)
 
 
 async def rules(request: Request) -> Response:
@@ -141,7 +124,8 @@ async def rule(request: Request) -> Response:
 
 ROUTES = [
     Route("/security-groups", groups, methods=["GET", "POST"]),
-    Route("/security-groups/{group_id}", group, methods=["GET", "PUT", "DELETE"]),
+    Route("/security-groups/{group_id}", common.member(GROUPS),
+          methods=["GET", "PUT", "DELETE"]),
     Route("/security-group-rules", rules, methods=["GET", "POST"]),
     Route("/security-group-rules/{rule_id}", rule, methods=["GET", "PUT", "DELETE"]),
 ]

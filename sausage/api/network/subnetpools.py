@@ -5,11 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy.orm import Session
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
-from sausage.api import wire
 from sausage.api.network import common
 from sausage.api.network.common import Attr
 from sausage.services.context import Context
@@ -28,9 +24,8 @@ SPEC: dict[str, Attr] = {
     "shared": Attr(common.boolean),
     "is_default": Attr(common.boolean),
     "address_scope_id": Attr(common.nullable(common.uuid)),
-    "tags": Attr(common.list_of(common.string()), put=False),
-    "project_id": Attr(common.string(64), put=False),
-    "tenant_id": Attr(common.string(64), put=False),
+    **common.TAGS,
+    **common.OWNED,
 }
 
 
@@ -51,35 +46,11 @@ def _update(s: Session, ctx: Context, pool_id: str, values: dict[str, Any]) -> s
     return svc.view_of(s, [svc.update(s, ctx, pool_id, values)])
 
 
-async def collection(request: Request) -> Response:
-    if request.method == "POST":
-        items, bulk = await common.many(request, "subnetpool", "subnetpools", SPEC)
-        for item in items:
-            if "prefixes" not in item:
-                raise common.bad("prefixes must be specified")
-        view = await wire.call(request, _create, items)
-        bodies = [render(r, view.found.tags.get(r.id, [])) for r in view.found.rows]
-        return wire.json({"subnetpools": bodies} if bulk else {"subnetpool": bodies[0]}, 201)
-    q = common.list_query(request)
-    view = await wire.call(request, svc.list_pools, q)
-    return common.listing(request, "subnetpools", view.found, render, q)
+def _check(item: dict[str, Any]) -> None:
+    if "prefixes" not in item:
+        raise common.bad("prefixes must be specified")
 
 
-async def member(request: Request) -> Response:
-    pool_id = request.path_params["pool_id"]
-    if request.method == "DELETE":
-        await wire.call(request, svc.delete, pool_id)
-        return wire.empty()
-    if request.method == "PUT":
-        values = await common.one(request, "subnetpool", SPEC, create=False)
-        view = await wire.call(request, _update, pool_id, values)
-    else:
-        view = await wire.call(request, svc.show, pool_id)
-    row = view.found.rows[0]
-    return common.shown(request, "subnetpool", render(row, view.found.tags[row.id]))
-
-
-ROUTES = [
-    Route("/subnetpools", collection, methods=["GET", "POST"]),
-    Route("/subnetpools/{pool_id}", member, methods=["GET", "PUT", "DELETE"]),
-]
+ROUTES = common.routes(common.Resource(
+    "subnetpool", "subnetpools", "pool_id", SPEC, lambda _view: render, index=svc.list_pools,
+    show=svc.show, update=_update, delete=svc.delete, create_many=_create, check=_check))

@@ -5,11 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy.orm import Session
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
-from sausage.api import wire
 from sausage.api.network import common
 from sausage.api.network.common import Attr
 from sausage.services.context import Context
@@ -33,9 +29,8 @@ SPEC: dict[str, Attr] = {
     "enable_dhcp": Attr(common.boolean),
     "ipv6_ra_mode": Attr(common.nullable(common.string(32))),
     "ipv6_address_mode": Attr(common.nullable(common.string(32))),
-    "tags": Attr(common.list_of(common.string()), put=False),
-    "project_id": Attr(common.string(64), put=False),
-    "tenant_id": Attr(common.string(64), put=False),
+    **common.TAGS,
+    **common.OWNED,
 }
 
 
@@ -60,32 +55,6 @@ def _update(s: Session, ctx: Context, subnet_id: str, values: dict[str, Any]) ->
     return svc.view_of(s, [svc.update(s, ctx, subnet_id, values)])
 
 
-async def collection(request: Request) -> Response:
-    if request.method == "POST":
-        items, bulk = await common.many(request, "subnet", "subnets", SPEC)
-        view = await wire.call(request, _create, items)
-        bodies = [render(r, view.found.tags.get(r.id, [])) for r in view.found.rows]
-        return wire.json({"subnets": bodies} if bulk else {"subnet": bodies[0]}, 201)
-    q = common.list_query(request)
-    view = await wire.call(request, svc.list_subnets, q)
-    return common.listing(request, "subnets", view.found, render, q)
-
-
-async def member(request: Request) -> Response:
-    subnet_id = request.path_params["subnet_id"]
-    if request.method == "DELETE":
-        await wire.call(request, svc.delete, subnet_id)
-        return wire.empty()
-    if request.method == "PUT":
-        values = await common.one(request, "subnet", SPEC, create=False)
-        view = await wire.call(request, _update, subnet_id, values)
-    else:
-        view = await wire.call(request, svc.show, subnet_id)
-    row = view.found.rows[0]
-    return common.shown(request, "subnet", render(row, view.found.tags[row.id]))
-
-
-ROUTES = [
-    Route("/subnets", collection, methods=["GET", "POST"]),
-    Route("/subnets/{subnet_id}", member, methods=["GET", "PUT", "DELETE"]),
-]
+ROUTES = common.routes(common.Resource(
+    "subnet", "subnets", "subnet_id", SPEC, lambda _view: render, index=svc.list_subnets,
+    show=svc.show, update=_update, delete=svc.delete, create_many=_create))

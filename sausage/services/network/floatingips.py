@@ -73,7 +73,7 @@ def _view(s: Session, found: query.Found[nm.FloatingIP]) -> View:
 
 def show(s: Session, ctx: Context, fip_id: str) -> View:
     row = find(s, ctx, fip_id)
-    return _view(s, query.Found([row], query.tags_of(s, [row.id])))
+    return _view(s, query.found_of(s, [row]))
 
 
 def list_floatingips(s: Session, ctx: Context, q: query.ListQuery) -> View:
@@ -200,11 +200,7 @@ def create(s: Session, ctx: Context, values: Mapping[str, Any], project_id: str 
     """Allocate a floating IP on ``floating_network_id`` (associated at once when ``port_id``
     is given). NotFound for an unknown network; BadRequest for a non-external one; Conflict
     when the requested address is taken."""
-    project = project_id or ctx.project_id
-    if not project:
-        raise errors.BadRequest("Invalid input for operation: a project_id is required.",
-                                kind="InvalidInput")
-    policy.enforce_write(ctx, project, "create_floatingip")
+    project = policy.creating(ctx, project_id, "create_floatingip")
     network = networks.find(s, ctx, values["floating_network_id"])
     if not network.external:
         raise _bad(f"Network {network.id} is not a valid external network")

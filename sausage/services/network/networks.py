@@ -85,12 +85,12 @@ def _view(s: Session, ctx: Context, found: query.Found[nm.Network]) -> View:
 
 def view_of(s: Session, ctx: Context, rows: Sequence[nm.Network]) -> View:
     """``rows`` (just written by this caller) as the API renders them."""
-    return _view(s, ctx, query.Found(list(rows), query.tags_of(s, [r.id for r in rows])))
+    return _view(s, ctx, query.found_of(s, rows))
 
 
 def show(s: Session, ctx: Context, network_id: str) -> View:
     row = find(s, ctx, network_id)
-    return _view(s, ctx, query.Found([row], query.tags_of(s, [row.id])))
+    return _view(s, ctx, query.found_of(s, [row]))
 
 
 def list_networks(s: Session, ctx: Context, q: query.ListQuery) -> View:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from sausage import errors
 from sausage.services.context import Context
 
-__all__ = ["may_read", "enforce_write", "enforce_admin", "denied", "owns"]
+__all__ = ["may_read", "enforce_write", "enforce_admin", "denied", "owns", "creating"]
 
 
 def owns(ctx: Context, project_id: str) -> bool:
@@ -44,3 +44,14 @@ def enforce_write(ctx: Context, project_id: str, action: str) -> None:
 def enforce_admin(ctx: Context, action: str) -> None:
     if not ctx.is_admin:
         raise denied(action)
+
+
+def creating(ctx: Context, project_id: str | None, action: str) -> str:
+    """The project a new resource goes to: ``project_id`` or the caller's (BadRequest when
+    neither is known), which ``ctx`` must be allowed to write (``enforce_write``)."""
+    project = project_id or ctx.project_id
+    if not project:
+        raise errors.BadRequest("Invalid input for operation: a project_id is required.",
+                                kind="InvalidInput")
+    enforce_write(ctx, project, action)
+    return project

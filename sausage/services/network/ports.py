@@ -361,12 +361,12 @@ def _view(s: Session, ctx: Context, found: query.Found[nm.Port]) -> View:
 
 def view_of(s: Session, ctx: Context, rows: Sequence[nm.Port]) -> View:
     """``rows`` (just written by this caller) as the API renders them."""
-    return _view(s, ctx, query.Found(list(rows), query.tags_of(s, [r.id for r in rows])))
+    return _view(s, ctx, query.found_of(s, rows))
 
 
 def show(s: Session, ctx: Context, port_id: str) -> View:
     port = find(s, ctx, port_id)
-    return _view(s, ctx, query.Found([port], query.tags_of(s, [port.id])))
+    return _view(s, ctx, query.found_of(s, [port]))
 
 
 COLUMNS: dict[str, Any] = {

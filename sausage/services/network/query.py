@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy import Boolean, ColumnElement, Integer, BigInteger, Select, and_, false, func
 from sqlalchemy import or_, select, true
@@ -24,10 +24,18 @@ from sausage import errors
 from sausage.db.models import network as nm
 from sausage.services.context import Context
 
-__all__ = ["ListQuery", "Found", "run", "where", "owned_or", "tags_of", "convert",
+__all__ = ["ListQuery", "Found", "found_of", "run", "where", "owned_or", "tags_of", "convert",
            "visible_project", "count"]
 
 R = TypeVar("R")
+
+
+class _Row(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+W = TypeVar("W", bound=_Row)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -206,6 +214,11 @@ def tags_of(s: Session, ids: Sequence[str]) -> dict[str, list[str]]:
             nm.NetworkTag.resource_id.in_(list(ids))).order_by(nm.NetworkTag.tag)).tuples():
         out[rid].append(tag)
     return out
+
+
+def found_of(s: Session, rows: Sequence[W]) -> Found[W]:
+    """``rows`` (one shown, or just written) with their tags, as one page."""
+    return Found(list(rows), tags_of(s, [r.id for r in rows]))
 
 
 def count(s: Session, stmt: Select[Any]) -> int:

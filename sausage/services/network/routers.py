@@ -117,7 +117,7 @@ def _view(s: Session, found: query.Found[nm.Router]) -> View:
 
 def show(s: Session, ctx: Context, router_id: str) -> View:
     row = find(s, ctx, router_id)
-    return _view(s, query.Found([row], query.tags_of(s, [row.id])))
+    return _view(s, query.found_of(s, [row]))
 
 
 def list_routers(s: Session, ctx: Context, q: query.ListQuery) -> View:
@@ -176,6 +176,12 @@ def _uses_gateway(s: Session, router: nm.Router) -> bool:
         nm.FloatingIP.fixed_port_id.is_not(None))).first() is not None
 
 
+def _gateway_in_use(router: nm.Router, network_id: str) -> errors.Conflict:
+    return errors.Conflict(f"Gateway cannot be updated for router {router.id}, since a "
+                           f"gateway to external network {network_id} is required by one or "
+                           "more floating IPs.", kind="RouterExternalGatewayInUseByFloatingIp")
+
+
 def _set_gateway(s: Session, ctx: Context, router: nm.Router, info: dict[str, Any] | None
                  ) -> list[str]:
     """Make the router's gateway match ``info``; the networks touched."""
@@ -185,10 +191,7 @@ def _set_gateway(s: Session, ctx: Context, router: nm.Router, info: dict[str, An
         if old is None:
             return []
         if _uses_gateway(s, router):
-            raise errors.Conflict(f"Gateway cannot be updated for router {router.id}, since a "
-                                  f"gateway to external network {old.network_id} is required "
-                                  "by one or more floating IPs.",
-                                  kind="RouterExternalGatewayInUseByFloatingIp")
+            raise _gateway_in_use(router, old.network_id)
         router.gw_port_id = None
         ports.delete_port_row(s, old)
         return touched
@@ -204,10 +207,7 @@ def _set_gateway(s: Session, ctx: Context, router: nm.Router, info: dict[str, An
             return touched
     if old is not None:
         if old.network_id != network.id and _uses_gateway(s, router):
-            raise errors.Conflict(f"Gateway cannot be updated for router {router.id}, since a "
-                                  f"gateway to external network {old.network_id} is required "
-                                  "by one or more floating IPs.",
-                                  kind="RouterExternalGatewayInUseByFloatingIp")
+            raise _gateway_in_use(router, old.network_id)
         router.gw_port_id = None
         ports.delete_port_row(s, old)
     if not s.scalars(select(nm.Subnet.id).where(nm.Subnet.network_id == network.id)).first():
@@ -280,11 +280,7 @@ def create(s: Session, ctx: Context, values: Mapping[str, Any], project_id: str 
            ) -> View:
     """A router in ``project_id`` (default: the caller's), with a gateway when asked. NotFound
     for an unknown (or invisible) gateway network, BadRequest for a non-external one."""
-    project = project_id or ctx.project_id
-    if not project:
-        raise errors.BadRequest("Invalid input for operation: a project_id is required.",
-                                kind="InvalidInput")
-    policy.enforce_write(ctx, project, "create_router")
+    project = policy.creating(ctx, project_id, "create_router")
     _check_flags(ctx, values)
     info = _gateway_info(ctx, values.get("external_gateway_info"))
     quotas.check(s, project, "router")

@@ -122,7 +122,7 @@ def list_groups(s: Session, ctx: Context, q: query.ListQuery) -> Groups:
 
 def show_group(s: Session, ctx: Context, group_id: str) -> Groups:
     row = find_group(s, ctx, group_id)
-    return _groups(s, query.Found([row], query.tags_of(s, [row.id])))
+    return _groups(s, query.found_of(s, [row]))
 
 
 def _writable(s: Session, ctx: Context, group_id: str, action: str) -> nm.SecurityGroup:
@@ -140,11 +140,7 @@ def create_group(s: Session, ctx: Context, values: Mapping[str, Any],
                  project_id: str | None = None) -> Groups:
     """A new group in ``project_id`` (default: the caller's) with Neutron's two egress rules.
     Conflict for a second ``default`` group; Forbidden for a reader or another project."""
-    project = project_id or ctx.project_id
-    if not project:
-        raise errors.BadRequest("Invalid input for operation: a project_id is required.",
-                                kind="InvalidInput")
-    policy.enforce_write(ctx, project, "create_security_group")
+    project = policy.creating(ctx, project_id, "create_security_group")
     default_group.ensure_default(s, project)
     if values.get("name") == "default":
         raise _default_exists()

@@ -30,7 +30,7 @@ class View:
 
 def view_of(s: Session, rows: Sequence[nm.SubnetPool]) -> View:
     """``rows`` (just written by this caller) as the API renders them."""
-    return View(query.Found(list(rows), query.tags_of(s, [r.id for r in rows])))
+    return View(query.found_of(s, rows))
 
 
 def not_found(pool_id: str) -> errors.NotFound:
@@ -47,7 +47,7 @@ def find(s: Session, ctx: Context, pool_id: str) -> nm.SubnetPool:
 
 def show(s: Session, ctx: Context, pool_id: str) -> View:
     row = find(s, ctx, pool_id)
-    return View(query.Found([row], query.tags_of(s, [row.id])))
+    return View(query.found_of(s, [row]))
 
 
 def list_pools(s: Session, ctx: Context, q: query.ListQuery) -> View:

@@ -34,7 +34,7 @@ class View:
 
 def view_of(s: Session, rows: Sequence[nm.Subnet]) -> View:
     """``rows`` (just written by this caller) as the API renders them."""
-    return View(query.Found(list(rows), query.tags_of(s, [r.id for r in rows])))
+    return View(query.found_of(s, rows))
 
 
 def not_found(subnet_id: str) -> errors.NotFound:
@@ -59,7 +59,7 @@ def find(s: Session, ctx: Context, subnet_id: str) -> nm.Subnet:
 
 def show(s: Session, ctx: Context, subnet_id: str) -> View:
     row = find(s, ctx, subnet_id)
-    return View(query.Found([row], query.tags_of(s, [row.id])))
+    return View(query.found_of(s, [row]))
 
 
 def list_subnets(s: Session, ctx: Context, q: query.ListQuery) -> View:
