@@ -207,6 +207,8 @@ class DesiredRouter(TypedDict):
     interfaces: list[RouterPort]  # qr- ports
     routes: list[Route]  # extra routes
     floating_ips: list[FloatingIp]  # 1:1 DNAT/SNAT
+    # False: plugged (its ports are up, as Neutron's are) but forwarding nothing.
+    admin_state_up: NotRequired[bool]
 
 
 class Desired(TypedDict):

@@ -317,7 +317,10 @@ def test_the_bootstrap_makes_public_private_and_router1_once(api: Api,
     r = neutron(api, "PUT", f"/routers/{routers[0]['id']}", demo,
                 json={"router": {"admin_state_up": False}})
     assert r.status_code == 200, r.text
-    assert node.desired()["routers"] == []  # a router set down is not wired
+    # A router set down stays plugged (its ports go ACTIVE, as Neutron's do) but forwards
+    # nothing.
+    [down] = node.desired()["routers"]
+    assert down["admin_state_up"] is False and down["interfaces"] == router["interfaces"]
 
 
 def test_os_networks_lists_neutron_networks_before_2_36(api: Api,

@@ -101,7 +101,7 @@ def test_a_killed_vm_turns_shutoff_and_starts_again(cloud: Cloud) -> None:
 def test_killing_the_agent_mid_build_still_ends_with_one_vm_each(cloud: Cloud) -> None:
     cloud.openstack("server", "create", "--image", "sausage-test", "--flavor", "m1.tiny",
                     "--no-network", "--min", "5", "--max", "5", "b")
-    agent = subprocess.run(["pgrep", "-f", f"sausage.cli agent --state-dir {cloud.state_dir}$"],
+    agent = subprocess.run(["pgrep", "-f", f"sausage.cli agent --state-dir {cloud.state_dir} "],
                            capture_output=True, text=True).stdout.split()
     assert agent, "the all-in-one agent is running"
     for pid in agent:

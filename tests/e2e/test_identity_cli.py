@@ -29,7 +29,7 @@ def test_admin_issues_a_token_and_lists_the_catalog(cloud: Cloud) -> None:
     token = cloud.json("token", "issue")
     assert token["id"] and token["project_id"]
     catalog = cloud.json("catalog", "list")
-    assert sorted(c["Type"] for c in catalog) == ["compute", "identity", "image"]
+    assert sorted(c["Type"] for c in catalog) == ["compute", "identity", "image", "network"]
 
 
 def test_the_acceptance_walk_through(cloud: Cloud) -> None:

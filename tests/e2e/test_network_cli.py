@@ -257,19 +257,28 @@ def _dhcp_state(cloud: Cloud, cn2: str) -> str:
 
 
 def test_deleting_everything_leaves_nothing_on_the_host(cloud: Cloud, n1: str) -> None:
+    net = demo_json(cloud, "network", "show", "n1")["id"]
+    router = demo_json(cloud, "router", "show", "r1")["id"]
+    ports = [p["ID"] for p in demo_json(cloud, "port", "list", "--network", "n1")]
+    assert ports, "n1 has its DHCP, router and VM ports"
     for fip in demo_json(cloud, "floating", "ip", "list"):
         demo(cloud, "floating", "ip", "delete", fip["ID"])
     demo(cloud, "server", "delete", "--wait", "vm1")
     demo(cloud, "router", "remove", "subnet", "r1", "s1")
     demo(cloud, "router", "delete", "r1")
     demo(cloud, "network", "delete", "n1")
-    nets = {n["Name"] for n in demo_json(cloud, "network", "list")}
-    assert "n1" not in nets
+    assert "n1" not in {n["Name"] for n in demo_json(cloud, "network", "list")}
+    mine = {f"{cloud.ns}-qdhcp-{net}", f"{cloud.ns}-qrouter-{router}"}
+    names = {f"brq{net[:11]}", *(f"tap{p[:11]}" for p in ports)}
 
-    def clean() -> bool:
+    def gone() -> bool:
         links = subprocess.run(["ip", "-n", cloud.ns, "-o", "link"], capture_output=True,
                                text=True).stdout
-        ours = [n for n in namespaces() if n.startswith(f"{cloud.ns}-q")]
-        # demo's bootstrap network `private` and router1 remain; n1's things must be gone.
-        return "tap" not in links.replace("private", "") and len(ours) <= 2
-    eventually(clean, timeout=60, what="n1's links and namespaces gone")
+        nft = subprocess.run(["ip", "netns", "exec", cloud.ns, "nft", "list", "ruleset"],
+                             capture_output=True, text=True).stdout
+        dnsmasq = subprocess.run(["pgrep", "-f", f"dnsmasq.*{net}"], capture_output=True,
+                                 text=True).stdout
+        return (not mine & set(namespaces()) and not any(n in links for n in names)
+                and not any(p[:11] in nft for p in ports) and not dnsmasq.strip()
+                and not (cloud.state_dir / "agent" / "network" / "dhcp" / net).exists())
+    eventually(gone, timeout=60, what="n1's namespaces, links, filters, dnsmasq and files gone")

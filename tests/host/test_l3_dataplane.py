@@ -325,6 +325,14 @@ def test_a_router_snats_to_its_gateway_and_dnats_floating_ips(world: World) -> N
     neighbour = world.neighbour("10.0.0.11")
     assert world.curl(neighbour, f"http://{FLOATING}:8081/") == GATEWAY_ADDR
 
+    # Set administratively down, the router keeps its ports but forwards nothing.
+    down = {**desired_router(floating=True), "admin_state_up": False}
+    assert world.routers.apply([down], world.bridge_for) == []
+    blocked = world.client.run("curl", "-sS", "--max-time", "2", f"http://{OUTSIDE}:8080/")
+    assert blocked.returncode != 0
+    assert world.routers.apply([desired_router(floating=True)], world.bridge_for) == []
+    assert world.curl(world.client, f"http://{OUTSIDE}:8080/") == FLOATING
+
     assert world.routers.apply([], world.bridge_for) == []
     assert world.ours() == [dhcp.namespace_name(world.prefix, NET_ID)]
     links = namespaces.link_names(world.host.name)

@@ -186,7 +186,10 @@ class RouterDriver:
                 and namespaces.exists(ns)):
             return
         namespaces.create(ns)
-        namespaces.set_sysctls(ns, SYSCTLS, optional=OPTIONAL_SYSCTLS)
+        forwarding = "1" if router.get("admin_state_up", True) else "0"
+        namespaces.set_sysctls(ns, {**SYSCTLS, "net.ipv4.ip_forward": forwarding,
+                                    "net.ipv6.conf.all.forwarding": forwarding},
+                               optional=OPTIONAL_SYSCTLS)
         expected = {"lo"}
         for port, kind in ports:
             outside, inside = device_names(port["port_id"], kind)

@@ -315,8 +315,9 @@ def _router_port(port: nm.Port, ips: dict[str, list[tuple[str, str]]],
 
 def _routers(s: Session, infra: Sequence[nm.Port], ips: dict[str, list[tuple[str, str]]],
              subnets: dict[str, list[nm.Subnet]]) -> list[contract.DesiredRouter]:
-    # An administratively down router is not wired at all (Neutron unconfigures it).
-    routers = list(s.scalars(select(nm.Router).where(nm.Router.admin_state_up.is_(True))
+    # An administratively down router is plugged (its ports go ACTIVE, which Tempest waits
+    # for: its routers are made down) but forwards nothing.
+    routers = list(s.scalars(select(nm.Router)
                              .order_by(nm.Router.created_at, nm.Router.id)))
     if not routers:
         return []
@@ -356,5 +357,6 @@ def _routers(s: Session, infra: Sequence[nm.Port], ips: dict[str, list[tuple[str
             "gateway": _router_port(gw, ips, cidrs) if gw is not None else None,
             "gateway_ip": gateway_ip, "enable_snat": router.enable_snat,
             "interfaces": [_router_port(p, ips, cidrs) for p in interfaces.get(router.id, [])],
-            "routes": routes.get(router.id, []), "floating_ips": fips.get(router.id, [])})
+            "routes": routes.get(router.id, []), "floating_ips": fips.get(router.id, []),
+            "admin_state_up": router.admin_state_up})
     return out
