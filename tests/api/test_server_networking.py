@@ -18,17 +18,7 @@ from sausage.services.network import bootstrap
 from sausage.services.runtime import Cloud
 from tests.api.conftest import Api, DEMO_PASSWORD
 from tests.api.test_compute import image_id, nova
-
-
-def neutron(api: Api, method: str, path: str, token: dict[str, str], **kwargs: Any
-            ) -> httpx.Response:
-    return api.client.request(method, "/network/v2.0" + path, headers=token, **kwargs)
-
-
-def make(api: Api, token: dict[str, str], kind: str, **values: Any) -> dict[str, Any]:
-    r = neutron(api, "POST", f"/{kind}s", token, json={kind: values})
-    assert r.status_code == 201, r.text
-    return dict(r.json()[kind])
+from tests.api.test_network_core import make, neutron
 
 
 def network(api: Api, token: dict[str, str], name: str = "n1", cidr: str = "10.1.0.0/24"
