@@ -14,7 +14,8 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 
 from sausage import errors
-from sausage.api import compute, faults, identity, image, internal, microversion, network, wire
+from sausage.api import (compute, faults, identity, image, internal, microversion, network, volume,
+                         wire)
 from sausage.api.middleware import RequestContext
 from sausage.services.runtime import CatalogEntry, Cloud
 
@@ -28,6 +29,7 @@ def catalog(public_url: str) -> list[CatalogEntry]:
         CatalogEntry("image", "glance", f"{public_url}/image"),
         CatalogEntry("compute", "nova", f"{public_url}/compute/v2.1"),
         CatalogEntry("network", "neutron", f"{public_url}/network"),
+        CatalogEntry("block-storage", "cinder", f"{public_url}/volume/v3/$(project_id)s"),
     ]
 
 
@@ -49,10 +51,12 @@ def build(cloud: Cloud) -> Starlette:
             Mount("/compute", routes=compute.ROUTES),
             Route("/network", network.root, methods=["GET"]),
             Mount("/network", routes=network.ROUTES),
+            Route("/volume", volume.root, methods=["GET"]),
+            Mount("/volume", routes=volume.ROUTES),
             Mount("/internal", routes=internal.ROUTES),
         ],
         middleware=[Middleware(RequestContext),
-                    Middleware(microversion.Microversions, services=(microversion.COMPUTE,))],
+                    Middleware(microversion.Microversions, services=(microversion.COMPUTE, microversion.VOLUME))],
         exception_handlers={
             errors.SausageError: faults.handle,
             HTTPException: faults.handle,

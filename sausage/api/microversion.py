@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sausage.api import faults
 
-__all__ = ["Service", "Microversions", "of", "COMPUTE"]
+__all__ = ["Service", "Microversions", "of", "COMPUTE", "VOLUME"]
 
 _VERSION = re.compile(r"^(\d+)\.(\d+)$")
 
@@ -34,6 +34,7 @@ class Service:
 
 
 COMPUTE = Service("compute", "/compute", (2, 1), (2, 37), "x-openstack-nova-api-version")
+VOLUME = Service("volume", "/volume", (3, 0), (3, 44))
 
 
 def of(request: Request) -> tuple[int, int]:

@@ -21,7 +21,8 @@ __all__ = [
     "DesiredServer", "Desired", "ObservedServer", "Observed", "VmState",
     "Route", "ServerNic", "DesiredSubnet", "DhcpHost", "DesiredDhcp", "DesiredNetwork",
     "SecurityRule", "AddressPair", "DesiredPort", "RouterPort", "FloatingIp", "DesiredRouter",
-    "METADATA_ADDRESS",
+    "METADATA_ADDRESS", "VolumeSource", "VolumeUpload", "DesiredVolume", "ServerVolume",
+    "ObservedVolume",
 ]
 
 VERSION = 1
@@ -41,6 +42,8 @@ class Registration(TypedDict):
     tunnel_ip: NotRequired[str]
     # The host has the external network's bridge: routers and DHCP servers may live here.
     network_node: NotRequired[bool]
+    # The block-storage backend this host holds volumes for ("file"); absent: none.
+    volume_backend: NotRequired[str]
 
 
 class RegistrationReply(TypedDict):
@@ -88,13 +91,17 @@ class DesiredServer(TypedDict):
     vcpus: int
     memory_mb: int
     root_gb: int  # 0: the image's virtual size
-    image: ImageRef
+    image: ImageRef  # (becomes ImageRef | None with boot from volume)
     reboot_seq: int  # bump → reboot once; kind in reboot_kind
     reboot_kind: Literal["soft", "hard"]
     rebuild_seq: int  # bump → recreate the root disk from ``image`` (data lost), keep the id
     resize_seq: int  # bump → restart with the new vcpus/memory_mb/root_gb (disk grows only)
     snapshots: list[Snapshot]
     nics: NotRequired[list[ServerNic]]
+    # Volumes attached to the server, in attach order (see ``ServerVolume``). A server booted
+    # from a volume has ``image`` None and ``root_gb`` 0, and its boot_index-0 volume is the
+    # root disk (the one ``vda``, bootindex 0).
+    volumes: NotRequired[list["ServerVolume"]]
 
 
 # -- networking (DESIGN.md §6) ----------------------------------------------------------------------
@@ -211,6 +218,55 @@ class DesiredRouter(TypedDict):
     admin_state_up: NotRequired[bool]
 
 
+# -- block storage (DESIGN.md §7) --------------------------------------------------------------
+#
+# Volumes live on the host whose agent holds their backend (``Registration.volume_backend``).
+# The `file` backend keeps ``<state>/volumes/volume-<id>.qcow2`` and
+# ``<state>/volumes/snapshot-<id>.qcow2``. A volume or snapshot not listed in the desired
+# document must not exist on the host; one listed is made once from its source, then only grown.
+# A server's volumes are hot-plugged as ``blockdev-add`` node "vn" + id.hex[:20] and a
+# ``virtio-blk-pci`` device "vol-<volume id>" with serial = volume id[:20] (what the guest sees as
+# /dev/disk/by-id/virtio-<serial>), the same ids at boot and at hotplug.
+
+
+class VolumeSource(TypedDict):
+    """What a new volume's bytes come from; only read when the volume does not exist yet."""
+
+    type: Literal["blank", "image", "snapshot", "volume"]
+    id: NotRequired[str]  # the snapshot or volume (on this host)
+    image: NotRequired[ImageRef]  # for "image": converted to the backend's format
+
+
+class VolumeUpload(TypedDict):
+    """An os-volume_upload_image request: write the volume's content as ``disk_format`` to
+    ``upload_url`` (PUT application/octet-stream with X-Sausage-Host-Token), once."""
+
+    seq: int
+    image_id: str
+    disk_format: Literal["qcow2", "raw"]
+    upload_url: str
+
+
+class DesiredVolume(TypedDict):
+    id: str
+    backend: str  # "file"
+    size_gb: int  # grow to this (never shrink); a volume in use grows live
+    source: VolumeSource
+    snapshots: list[str]  # ids of this volume's snapshots that must exist (copies taken once)
+    uploads: list[VolumeUpload]
+
+
+class ServerVolume(TypedDict):
+    """One volume of a server, in the order attached (the device names follow it)."""
+
+    volume_id: str
+    backend: str  # "file": the agent finds the file itself; later "rbd" adds its pool etc.
+    connection: dict[str, str]  # backend-specific; empty for "file"
+    serial: str  # volume id[:20]
+    read_only: bool
+    boot_index: int | None  # 0: the root disk of a server booted from this volume
+
+
 class Desired(TypedDict):
     version: int
     host_id: str
@@ -219,6 +275,7 @@ class Desired(TypedDict):
     networks: NotRequired[list[DesiredNetwork]]
     ports: NotRequired[list[DesiredPort]]
     routers: NotRequired[list[DesiredRouter]]
+    volumes: NotRequired[list[DesiredVolume]]  # the volumes this host's backend holds
 
 
 class ObservedServer(TypedDict):
@@ -239,6 +296,19 @@ class ObservedServer(TypedDict):
     # The agent is acting on this server right now (actions planned or in flight): a transient
     # state, such as stopped in the middle of a hard reboot, is not news.
     busy: NotRequired[bool]
+    # Volume ids QEMU has attached now (running), or would attach at its next start (stopped).
+    volumes: NotRequired[list[str]]
+    volume_errors: NotRequired[dict[str, str]]  # volume id → why attaching/detaching failed
+
+
+class ObservedVolume(TypedDict):
+    id: str
+    size_gb: int  # the backing file's virtual size, rounded up
+    snapshots: list[str]  # the snapshots of it that exist
+    uploads_done: list[int]  # seqs of finished uploads (or failed, see upload_errors)
+    upload_errors: NotRequired[dict[str, str]]  # str(seq) → message
+    error: NotRequired[str]  # making or growing it failed: the volume goes to error
+    snapshot_errors: NotRequired[dict[str, str]]  # snapshot id → why it could not be made
 
 
 class Observed(TypedDict):
@@ -252,3 +322,6 @@ class Observed(TypedDict):
     # Ports whose tap is on its bridge with its filter in place (Neutron's port status ACTIVE).
     ports_up: NotRequired[list[str]]
     network_errors: NotRequired[list[str]]  # what failed to apply, for the operator
+    # The volumes (and snapshots) on this host's backend, listed or not in the desired state;
+    # absent when the host holds no backend.
+    volumes: NotRequired[list[ObservedVolume]]

@@ -63,4 +63,7 @@ class Base(DeclarativeBase):
         list[Any]: JSON,
         list[str]: JSON,
         list[dict[str, str]]: JSON,
+        list[dict[str, Any]]: JSON,
+        dict[str, str]: JSON,
+        dict[str, str] | None: JSON,
     }

@@ -86,6 +86,8 @@ class Host(Base):
     # routers and DHCP (it has the external network's bridge).
     tunnel_ip: Mapped[str | None] = mapped_column(String(64))
     network_node: Mapped[bool] = mapped_column(default=False)
+    # The block-storage backend whose volumes this host's agent holds ("file"), if any.
+    volume_backend: Mapped[str | None] = mapped_column(String(16))
     token_hash: Mapped[str] = mapped_column(String(255))
     revision: Mapped[int] = mapped_column(BigInteger, default=1)
     revision_seen: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -26,9 +26,13 @@ from sausage.db.models.base import utcnow
 from sausage.services.compute import power
 from sausage.services.network import changes
 from sausage.services.network import desired as net_desired
+from sausage.services.volume import desired as volume_desired
 
 __all__ = ["register", "authenticate", "authenticate_token", "desired", "report", "bump", "ALIVE_SECONDS",
            "is_alive", "list_hosts", "get_host", "set_enabled"]
+
+# The block-storage backends an agent can hold volumes for.
+VOLUME_BACKENDS = ("file",)
 
 # A host that has not reported for this long is down: the scheduler avoids it.
 ALIVE_SECONDS = 60
@@ -62,6 +66,11 @@ def register(s: Session, reg: contract.Registration, registration_key: str, pres
     row.availability_zone = reg.get("availability_zone") or row.availability_zone or "nova"
     row.token_hash = _hash(token)
     row.last_seen = utcnow()
+    backend = reg.get("volume_backend") or None
+    if backend is not None and backend not in VOLUME_BACKENDS:
+        raise errors.BadRequest(f"volume_backend {backend!r} is not one of "
+                                f"{', '.join(VOLUME_BACKENDS)}.")
+    row.volume_backend = backend
     node = bool(reg.get("network_node", False))
     if (tunnel_ip, node) != (row.tunnel_ip, row.network_node):
         # Peers' VXLAN flood entries, or where routers and DHCP live, change for everyone.
@@ -162,9 +171,14 @@ def desired(s: Session, host: m.Host, base_url: str) -> contract.Desired:
     wiring = net_desired.build(s, host, [d["id"] for d in docs])
     for doc in docs:
         doc["nics"] = wiring.nics.get(doc["id"], [])
-    return {"version": contract.VERSION, "host_id": host.id, "revision": host.revision,
-            "servers": docs, "networks": wiring.networks, "ports": wiring.ports,
-            "routers": wiring.routers}
+    document: contract.Desired = {
+        "version": contract.VERSION, "host_id": host.id, "revision": host.revision,
+        "servers": docs, "networks": wiring.networks, "ports": wiring.ports,
+        "routers": wiring.routers}
+    if host.volume_backend:
+        document["volumes"] = volume_desired.for_host(
+            s, host, base_url, lambda ids: _boot_refs(s, base_url, set(ids)))
+    return document
 
 
 def report(s: Session, host: m.Host, observed: contract.Observed) -> list[tuple[str, str]]:
@@ -203,6 +217,10 @@ def report(s: Session, host: m.Host, observed: contract.Observed) -> list[tuple[
             changed = True
     if "ports_up" in observed:
         net_desired.report_ports(s, host, observed["ports_up"])
+    if "volumes" in observed:
+        volumes_changed, uploaded = volume_desired.fold(s, host, observed["volumes"])
+        changed |= volumes_changed
+        outcomes += uploaded
     if changed:
         bump(s, host.id)
     return outcomes

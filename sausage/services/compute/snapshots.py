@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from sausage import errors
 from sausage.db.models import compute as m
 from sausage.db.models import image as im
+from sausage.services.volume import desired as volume_desired
 
 __all__ = ["readable", "check_upload", "discard"]
 
@@ -21,7 +22,8 @@ def readable(s: Session, image_id: str) -> im.Image:
 
 
 def check_upload(s: Session, host: m.Host, image_id: str) -> None:
-    """Only the host of the server being snapshotted may write the snapshot's data."""
+    """Only the host of the server being snapshotted (or of the volume being uploaded) may
+    write the image's data."""
     for srv in s.scalars(select(m.Server).where(m.Server.host_id == host.id,
                                                 m.Server.deleted.is_(False))):
         if any(p["image_id"] == image_id for p in srv.observed.get("pending_snapshots", [])):
@@ -29,6 +31,11 @@ def check_upload(s: Session, host: m.Host, image_id: str) -> None:
             if row is None or row.status != "saving":
                 raise errors.Conflict(f"Image {image_id} is not waiting for snapshot data.")
             return
+    if volume_desired.has_pending_upload(s, host, image_id):
+        row = s.get(im.Image, image_id)
+        if row is None or row.status != "saving":
+            raise errors.Conflict(f"Image {image_id} is not waiting for volume data.")
+        return
     raise errors.Forbidden(f"This host has no pending snapshot into image {image_id}.")
 
 

@@ -35,7 +35,7 @@ __all__ = [
     "create_endpoint",
     "update_endpoint",
     "delete_endpoint",
-    "build_catalog",
+    "build_catalog", "endpoint_url",
     "INTERFACES",
 ]
 
@@ -231,8 +231,22 @@ def delete_endpoint(s: Session, ctx: Context, endpoint_id: str) -> None:
 # --- the catalog -------------------------------------------------------------------------------
 
 
-def build_catalog(s: Session) -> list[dict[str, Any]]:
-    """The token catalog: every enabled service with its enabled endpoints, in one query."""
+def endpoint_url(url: str, project_id: str | None) -> str:
+    """An endpoint URL as a token's catalog shows it: ``$(project_id)s`` and
+    ``%(project_id)s`` (and the ``tenant_id`` spellings) become the token's project, as
+    Keystone substitutes them; a URL that needs a project is left out of an unscoped catalog's
+    substitution (the caller drops it)."""
+    if project_id is None:
+        return url
+    for name in ("project_id", "tenant_id"):
+        url = url.replace(f"$({name})s", project_id).replace(f"%({name})s", project_id)
+    return url
+
+
+def build_catalog(s: Session, project_id: str | None = None) -> list[dict[str, Any]]:
+    """The token catalog: every enabled service with its enabled endpoints, in one query;
+    endpoint URLs name ``project_id`` where they have a project placeholder. Without a project
+    (a domain-scoped token) endpoints that need one are left out, as Keystone does."""
     rows = s.execute(
         select(m.Service, m.Endpoint)
         .join(m.Endpoint, m.Endpoint.service_id == m.Service.id)
@@ -241,6 +255,9 @@ def build_catalog(s: Session) -> list[dict[str, Any]]:
     ).all()
     services: dict[str, dict[str, Any]] = {}
     for service, endpoint in rows:
+        url = endpoint_url(endpoint.url, project_id)
+        if "(project_id)s" in url or "(tenant_id)s" in url:
+            continue
         entry = services.setdefault(
             service.id,
             {"type": service.type, "name": service.name, "id": service.id, "endpoints": []},
@@ -251,7 +268,7 @@ def build_catalog(s: Session) -> list[dict[str, Any]]:
                 "interface": endpoint.interface,
                 "region": endpoint.region_id,
                 "region_id": endpoint.region_id,
-                "url": endpoint.url,
+                "url": url,
             }
         )
     return list(services.values())

@@ -325,7 +325,7 @@ class TokenProvider:
             issued_at=_ts(p.issued_at), expires_at=_ts(p.expires_at), audit_ids=p.audit_ids,
             project=project, project_domain=project_domain, domain=domain,
             roles=tuple(_with_implied(s, held)),
-            catalog=tuple(catalog.build_catalog(s)) if (project or domain) and not nocatalog else (),
+            catalog=tuple(catalog.build_catalog(s, project.id if project else None)) if (project or domain) and not nocatalog else (),
             application_credential=cred,
         )
 
