@@ -53,6 +53,9 @@ class AgentConfig(BaseModel):
     # An address (CIDR form) for the flat networks' bridge: in the all-in-one the host
     # namespace is "the outside" of the public network, e.g. "203.0.113.1/24".
     external_address: str | None = None
+    # The block-storage backend whose volumes this host holds ("file": qcow2 files under
+    # ``volumes_dir``); None: this host holds no volumes. `sausage up` sets "file".
+    volume_backend: Literal["file"] | None = None
     # Servers acted on at the same time (a slow stop or download does not hold up the others).
     workers: int = Field(default=4, ge=1, le=64)
 
@@ -73,6 +76,10 @@ class AgentConfig(BaseModel):
     @property
     def images_dir(self) -> pathlib.Path:
         return self.state_dir / "images"
+
+    @property
+    def volumes_dir(self) -> pathlib.Path:
+        return self.state_dir / "volumes"
 
     @property
     def credential_file(self) -> pathlib.Path:
