@@ -4,7 +4,8 @@ Called by the agent loop for each planned action (``sausage.agent.loop``) and fo
 (``sausage.agent.observe``); the host tests call it directly. Everything of a server lives in
 ``<state>/instances/<id>/``:
 
-    disk.qcow2    root disk: a qcow2 overlay on the base image cache (``drivers/images.py``)
+    disk.qcow2    root disk: a qcow2 overlay on the base image cache (``drivers/images.py``);
+                  absent for a server booted from a volume (its boot_index-0 ``Disk``)
     qemu.pid      written (and locked) by QEMU
     qmp.sock      the QMP socket
     serial.log    the guest's serial console (appended across restarts)
@@ -15,7 +16,8 @@ Called by the agent loop for each planned action (``sausage.agent.loop``) and fo
 QEMU daemonizes into its own session, so VMs survive an agent restart; observation finds them
 again by pidfile and ``/proc/<pid>/cmdline`` (never trusting a pid that does not name the
 instance). Suspend is QMP ``stop`` like pause (the guest's memory stays in the QEMU process); the
-record tells the two apart.
+record tells the two apart. Volumes (``Disk``) are not the instance's: they go on the command line
+with the ids hotplug uses (``drivers/blockdevs.py``), and removing a server never touches them.
 """
 
 from __future__ import annotations
@@ -31,14 +33,14 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any, Literal
 
 from sausage.agent.drivers import disks, flock, images, qmp
 from sausage.agent.drivers.errors import DriverError
 
 __all__ = [
-    "DriverError", "Nic", "Boot", "Record", "Status", "QemuDriver", "kvm_available",
+    "DriverError", "Nic", "Disk", "Boot", "Record", "Status", "QemuDriver", "kvm_available",
     "choose_accel", "READY_MARKER", "CONSOLE_TAIL",
 ]
 
@@ -70,6 +72,66 @@ class Nic:
 
 
 @dataclasses.dataclass(frozen=True)
+class Disk:
+    """One volume as a virtio disk: a protocol node (``protocol``: QMP ``blockdev-add``
+    arguments without node-name, e.g. ``{"driver": "file", "filename": ...}``) under a
+    ``format`` node, and a ``virtio-blk-pci`` device. The ids follow the contract
+    (``sausage.contract.host``): format node "vn" + id hex[:20], protocol node "vf" + the same,
+    device "vol-<volume id>", so boot-time and hot-plugged volumes look alike."""
+
+    volume_id: str
+    protocol: Mapping[str, Any]
+    format: str = "qcow2"
+    read_only: bool = False
+    serial: str = ""  # default: volume id[:20]
+    boot_index: int | None = None  # 0: the root disk of a server booted from this volume
+
+    def __post_init__(self) -> None:
+        if not self.volume_id or any(c in self.volume_id for c in ",=/ "):
+            raise DriverError(f"Invalid volume id {self.volume_id!r}.")
+        if any(c in self.serial for c in ",="):
+            raise DriverError(f"Invalid disk serial {self.serial!r}.")
+
+    @property
+    def node(self) -> str:
+        return "vn" + self.volume_id.replace("-", "")[:20]
+
+    @property
+    def protocol_node(self) -> str:
+        return "vf" + self.volume_id.replace("-", "")[:20]
+
+    @property
+    def device(self) -> str:
+        return "vol-" + self.volume_id
+
+    def blockdevs(self) -> list[dict[str, Any]]:
+        """The ``blockdev-add`` arguments: the protocol node first, then the format node."""
+        protocol = {**self.protocol, "node-name": self.protocol_node,
+                    "read-only": self.read_only}
+        fmt = {"driver": self.format, "node-name": self.node, "file": self.protocol_node,
+               "read-only": self.read_only}
+        if not self.read_only:
+            fmt["discard"] = "unmap"
+        return [protocol, fmt]
+
+    def device_args(self) -> dict[str, Any]:
+        """The ``device_add`` arguments."""
+        args: dict[str, Any] = {"driver": "virtio-blk-pci", "id": self.device,
+                                "drive": self.node,
+                                "serial": self.serial or self.volume_id[:20]}
+        if self.boot_index is not None:
+            args["bootindex"] = self.boot_index
+        return args
+
+    def args(self) -> list[str]:
+        """The same on QEMU's command line."""
+        device = self.device_args()
+        options = ",".join(f"{k}={v}" for k, v in device.items() if k != "driver")
+        return [*(a for spec in self.blockdevs() for a in ("-blockdev", json.dumps(spec))),
+                "-device", f"{device['driver']},{options}"]
+
+
+@dataclasses.dataclass(frozen=True)
 class Boot:
     """Everything ``start`` needs besides the disk already in the instance dir."""
 
@@ -80,6 +142,12 @@ class Boot:
     initrd: pathlib.Path | None = None
     cmdline: str | None = None
     nics: tuple[Nic, ...] = ()  # the server's ports, in order
+    volumes: tuple[Disk, ...] = ()  # attached volumes, in attach order (the root one first)
+
+    @property
+    def root_volume(self) -> Disk | None:
+        """The volume the server boots from (boot index 0), if it boots from one."""
+        return next((v for v in self.volumes if v.boot_index == 0), None)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,6 +157,7 @@ class Record:
     host_id: str | None = None  # the host registration the server was created under
     image_id: str | None = None
     root_gb: int = 0
+    root_volume: str | None = None  # booted from this volume: no disk.qcow2 of its own
     power_seq: int = 0  # the applied counters (see sausage.contract.host)
     reboot_seq: int = 0
     rebuild_seq: int = 0
@@ -390,7 +459,7 @@ class QemuDriver:
                 log.info("server %s: already running (pid %d)", sid, running)
                 return running
             d = self.dir(sid)
-            if not self.disk(sid).exists():
+            if boot.root_volume is None and not self.disk(sid).exists():
                 raise DriverError(f"Server {sid} has no root disk.")
             for stale in ("qmp.sock", "qemu.pid"):
                 (d / stale).unlink(missing_ok=True)
@@ -509,18 +578,24 @@ class QemuDriver:
             "-serial", "chardev:serial0",
             "-qmp", f"unix:{d / 'qmp.sock'},server=on,wait=off",
             "-pidfile", str(d / "qemu.pid"), "-daemonize", "-msg", "timestamp=on",
-            "-drive", f"file={d / 'disk.qcow2'},if=none,id=root,format=qcow2,discard=unmap",
             "-device", "virtio-rng-pci",
         ]
-        if boot.kernel is None:
-            args += ["-device", "virtio-blk-pci,drive=root,bootindex=0"]
+        root = boot.root_volume
+        drive = ["-drive", f"file={d / 'disk.qcow2'},if=none,id=root,format=qcow2,discard=unmap"]
+        if root is not None:
+            # Boot from volume: no disk of the instance's own; the root volume is vda.
+            args += root.args()
+        elif boot.kernel is None:
+            args += [*drive, "-device", "virtio-blk-pci,drive=root,bootindex=0"]
         else:
             # QEMU's direct kernel boot takes boot index 0 itself.
-            args += ["-device", "virtio-blk-pci,drive=root"]
-            args += ["-kernel", str(boot.kernel)]
+            args += [*drive, "-device", "virtio-blk-pci,drive=root", "-kernel", str(boot.kernel)]
             if boot.initrd is not None:
                 args += ["-initrd", str(boot.initrd)]
             args += ["-append", boot.cmdline or "console=ttyS0"]
+        for volume in boot.volumes:
+            if volume is not root:
+                args += volume.args()
         for index, nic in enumerate(boot.nics):
             args += nic.args(index)
         return args

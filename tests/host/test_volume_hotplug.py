@@ -1,0 +1,197 @@
+"""Volumes on the test guest (root, QEMU/TCG): on the command line at boot, hot-plugged, grown
+live, unplugged, and a guest booted from a volume.
+
+No network: the guests get no NIC. The guest's kernel logs to its serial console, which is how
+the test sees what the guest sees (the block device appearing, its new capacity); its init
+prints ``SAUSAGE-DISKS:`` once at boot. Every test works in its own temp state dir and ends
+with nothing left: no QEMU process naming it, no files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pathlib
+import re
+import shutil
+import signal
+import tempfile
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from sausage.agent.drivers import blockdevs, images, qemu, qmp
+from tests.host.conftest import processes_mentioning, require_host, run
+from tests.host.test_qemu_driver import cmdline, image_ref, local_fetch, wait_until
+
+GiB = images.GiB
+
+
+@pytest.fixture
+def state_dir() -> Iterator[pathlib.Path]:
+    require_host()
+    path = pathlib.Path(tempfile.mkdtemp(prefix="sausage-volumes-"))
+    try:
+        yield path
+    finally:
+        leftovers = processes_mentioning(str(path))
+        for line in leftovers:
+            with contextlib.suppress(ProcessLookupError, ValueError):
+                os.kill(int(line.split(":")[0]), signal.SIGKILL)
+        shutil.rmtree(path, ignore_errors=True)
+        assert not leftovers, f"processes left behind: {leftovers}"
+
+
+@pytest.fixture
+def driver(state_dir: pathlib.Path) -> Iterator[qemu.QemuDriver]:
+    drv = qemu.QemuDriver(state_dir, accel=qemu.choose_accel("auto"), stop_timeout=30)
+    try:
+        yield drv
+    finally:
+        for server_id in drv.server_ids():
+            drv.destroy(server_id)
+
+
+def new_volume(state_dir: pathlib.Path, size_gb: int = 1,
+               source: pathlib.Path | None = None) -> qemu.Disk:
+    """A volume file as the file backend keeps it: blank, or a standalone copy of ``source``;
+    its first MiB holds a pattern the test checks later (blank volumes only)."""
+    volume_id = str(uuid.uuid4())
+    path = state_dir / "volumes" / f"volume-{volume_id}.qcow2"
+    path.parent.mkdir(exist_ok=True)
+    if source is None:
+        run(["qemu-img", "create", "-q", "-f", "qcow2", str(path), str(size_gb * GiB)])
+        run(["qemu-io", "-f", "qcow2", "-c", "write -P 0xab 0 1M", str(path)])
+    else:
+        run(["qemu-img", "convert", "-q", "-f", "qcow2", "-O", "qcow2", str(source), str(path)])
+    return qemu.Disk(volume_id, {"driver": "file", "filename": str(path)})
+
+
+def volume_path(disk: qemu.Disk) -> pathlib.Path:
+    return pathlib.Path(str(disk.protocol["filename"]))
+
+
+def pattern_intact(disk: qemu.Disk) -> bool:
+    """The volume's first MiB still holds the pattern (and nobody holds its lock any more)."""
+    result = run(["qemu-io", "-f", "qcow2", "-c", "read -P 0xab 0 1M", str(volume_path(disk))],
+                 check=False)
+    return result.returncode == 0 and "Pattern verification failed" not in result.stdout
+
+
+def virtual_size(disk: qemu.Disk) -> int:
+    return int(images.qemu_img_info(volume_path(disk), "qcow2")["virtual-size"])
+
+
+def disks_line(driver: qemu.QemuDriver, sid: str) -> str:
+    return next(line.strip() for line in driver.console(sid).splitlines()
+                if line.startswith("SAUSAGE-DISKS:"))
+
+
+def serial_of(sock: pathlib.Path, disk: qemu.Disk) -> str:
+    return str(qmp.execute(sock, "qom-get", {"path": f"/machine/peripheral/{disk.device}",
+                                             "property": "serial"}))
+
+
+def block_size(sock: pathlib.Path, disk: qemu.Disk) -> int:
+    for block in qmp.execute(sock, "query-block"):
+        inserted = block.get("inserted") or {}
+        if inserted.get("node-name") == disk.node:
+            return int(inserted["image"]["virtual-size"])
+    raise AssertionError(f"QEMU has no block node {disk.node}")
+
+
+def test_volumes_go_on_the_command_line_hot_plug_grow_live_and_unplug_with_their_data(
+        driver: qemu.QemuDriver, testimage: pathlib.Path, state_dir: pathlib.Path) -> None:
+    sid = str(uuid.uuid4())
+    ref = image_ref(testimage / "disk.qcow2", "testimage-disk", "qcow2")
+    base = driver.images.ensure(ref, local_fetch)
+    driver.create_disk(sid, ref["id"], base, "qcow2", root_gb=1)
+    at_boot, hot = new_volume(state_dir), new_volume(state_dir)
+
+    boot = qemu.Boot(sid, vcpus=1, memory_mb=256, volumes=(at_boot,))
+    pid = driver.start(boot)
+    wait_until(lambda: driver.observe(sid).ready, "SAUSAGE-READY")
+    assert disks_line(driver, sid) == "SAUSAGE-DISKS: vda vdb"
+    args = cmdline(pid)
+    assert "-blockdev" in args and f"id=vol-{at_boot.volume_id}" in args
+    sock = driver.dir(sid) / "qmp.sock"
+    assert blockdevs.attached(sock) == [at_boot.volume_id]
+    assert serial_of(sock, at_boot) == at_boot.volume_id[:20]
+
+    # Attach: the guest's kernel finds a new virtio disk.
+    assert blockdevs.sync(sock, (at_boot, hot)) == ([hot.volume_id], [])
+    assert blockdevs.attached(sock) == sorted([at_boot.volume_id, hot.volume_id])
+    assert serial_of(sock, hot) == hot.volume_id[:20]
+    wait_until(lambda: "[vdc]" in driver.console(sid), "the guest's vdc", timeout=30)
+    assert blockdevs.sync(sock, (at_boot, hot)) == ([], [])
+
+    # Extend while attached: QEMU grows the file, the guest sees the new capacity.
+    blockdevs.resize(sock, hot.volume_id, 2 * GiB)
+    assert block_size(sock, hot) == 2 * GiB
+    wait_until(lambda: re.search(r"vdc: detected capacity change from \d+ to 4194304",
+                                 driver.console(sid)) is not None,
+               "the guest to see vdc grow", timeout=30)
+
+    # Detach: the guest releases the device, QEMU drops the nodes, the file stays as it was.
+    assert blockdevs.sync(sock, (at_boot,)) == ([], [hot.volume_id])
+    assert blockdevs.attached(sock) == [at_boot.volume_id]
+    assert not {hot.node, hot.protocol_node} & blockdevs.nodes(sock)
+    assert pattern_intact(hot) and virtual_size(hot) == 2 * GiB
+
+    # Re-attach after a detach works, and a stop/start keeps what is on the command line.
+    assert blockdevs.sync(sock, (at_boot, hot)) == ([hot.volume_id], [])
+    assert blockdevs.sync(sock, ()) == ([], sorted([at_boot.volume_id, hot.volume_id]))
+    driver.stop(sid, graceful=False)
+    driver.start(boot)
+    assert blockdevs.attached(sock) == [at_boot.volume_id]
+
+    # Removing the server leaves its volumes alone.
+    driver.destroy(sid)
+    assert pattern_intact(at_boot) and pattern_intact(hot)
+    assert virtual_size(at_boot) == GiB
+
+
+def test_a_read_only_volume_is_attached_read_only(
+        driver: qemu.QemuDriver, testimage: pathlib.Path, state_dir: pathlib.Path) -> None:
+    sid = str(uuid.uuid4())
+    ref = image_ref(testimage / "disk.qcow2", "testimage-disk", "qcow2")
+    driver.create_disk(sid, ref["id"], driver.images.ensure(ref, local_fetch), "qcow2", 1)
+    volume = new_volume(state_dir)
+    read_only = qemu.Disk(volume.volume_id, volume.protocol, read_only=True)
+    driver.start(qemu.Boot(sid, vcpus=1, memory_mb=256))
+    sock = driver.dir(sid) / "qmp.sock"
+    assert blockdevs.sync(sock, (read_only,)) == ([volume.volume_id], [])
+    inserted = next(b["inserted"] for b in qmp.execute(sock, "query-block")
+                    if (b.get("inserted") or {}).get("node-name") == read_only.node)
+    assert inserted["ro"] is True
+    # A plug that QEMU refuses leaves no node behind.
+    broken = qemu.Disk(str(uuid.uuid4()), {"driver": "file",
+                                           "filename": str(state_dir / "missing.qcow2")})
+    errors: dict[str, str] = {}
+    assert blockdevs.sync(sock, (read_only, broken), errors) == ([], [])
+    assert "missing.qcow2" in errors[broken.volume_id]
+    assert not {broken.node, broken.protocol_node} & blockdevs.nodes(sock)
+    driver.destroy(sid)
+    assert pattern_intact(volume)
+
+
+def test_a_server_boots_from_a_volume_without_a_disk_of_its_own(
+        driver: qemu.QemuDriver, testimage: pathlib.Path, state_dir: pathlib.Path) -> None:
+    sid = str(uuid.uuid4())
+    copy = new_volume(state_dir, source=testimage / "disk.qcow2")
+    root = qemu.Disk(copy.volume_id, copy.protocol, boot_index=0)
+    data = new_volume(state_dir)
+    pid = driver.start(qemu.Boot(sid, vcpus=1, memory_mb=256, volumes=(data, root)))
+    wait_until(lambda: driver.observe(sid).ready, "SAUSAGE-READY from the volume")
+    assert disks_line(driver, sid) == "SAUSAGE-DISKS: vda vdb"
+    args = cmdline(pid)
+    assert "disk.qcow2" not in args
+    assert f"virtio-blk-pci,id=vol-{root.volume_id},drive={root.node}" in args
+    assert "bootindex=0" in args
+    assert not driver.disk(sid).exists()
+    sock = driver.dir(sid) / "qmp.sock"
+    assert blockdevs.attached(sock) == sorted([root.volume_id, data.volume_id])
+    driver.destroy(sid)
+    assert volume_path(root).exists() and pattern_intact(data)
+    assert not driver.dir(sid).exists()
