@@ -140,9 +140,16 @@ class VolumeReconciler:
         return self._last
 
     def present(self) -> frozenset[str]:
-        """The ids of the complete volumes on this host's backend."""
-        with self._lock:
-            return self._present
+        """The ids of the complete volumes on this host's backend, looked at now (a copy that
+        ended since the last pass counts); the last pass's answer if the backend cannot be
+        read."""
+        if self.driver is None:
+            return frozenset()
+        try:
+            return frozenset(k for k, s in self.driver.observe().items() if s.complete)
+        except DriverError:
+            with self._lock:
+                return self._present
 
     def attachment(self, volume_id: str) -> dict[str, Any]:
         """How QEMU opens the volume: a ``blockdev-add`` protocol node (``driver`` and its
@@ -225,10 +232,6 @@ class VolumeReconciler:
     def _succeeded(self, action: plan.Action) -> None:
         with self._lock:
             match action:
-                case plan.Create(volume_id):
-                    self._present |= {volume_id}
-                case plan.Delete(volume_id):
-                    self._present -= {volume_id}
                 case plan.Extend(volume_id):
                     self._extend_errors.pop(volume_id, None)
                 case plan.Upload(volume_id, seq):
