@@ -10,7 +10,8 @@ from sausage import errors
 from sausage.api import wire
 from sausage.api.compute import common
 from sausage.api.compute import (admin, flavors, images, interfaces, keypairs, project,
-                                 server_actions, server_groups, server_meta, servers, versions)
+                                 server_actions, server_groups, server_meta, servers, versions,
+                                 volume_attachments)
 from sausage.services.compute import networking
 
 __all__ = ["ROUTES"]
@@ -46,6 +47,7 @@ async def extensions(request: Request) -> Response:
 V21: list[BaseRoute] = [
     *flavors.ROUTES, *images.ROUTES, *keypairs.ROUTES, *servers.ROUTES, *server_actions.ROUTES,
     *server_meta.ROUTES, *interfaces.ROUTES, *project.ROUTES, *admin.ROUTES, *server_groups.ROUTES,
+    *volume_attachments.ROUTES,
     Route("/extensions", extensions, methods=["GET", "HEAD"]),
     Route("/os-networks", networks, methods=["GET", "HEAD"]),
     Route("/os-networks/{id}", networks, methods=["GET", "HEAD"]),

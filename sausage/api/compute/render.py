@@ -1,4 +1,4 @@
-"""Servers → Nova's JSON, shaped exactly for the negotiated microversion (2.1 … 2.26).
+"""Servers → Nova's JSON, shaped exactly for the negotiated microversion (2.1 … 2.37).
 
 Tempest validates these against schemas that forbid extra keys, so every attribute added by a
 microversion appears only from that version on.
@@ -24,12 +24,15 @@ class ServerContext:
                  host_names: dict[str, str], host_status: dict[str, str], is_admin: bool,
                  image_meta: dict[str, dict[str, Any]] | None = None,
                  addresses: dict[str, dict[str, list[dict[str, Any]]]] | None = None,
-                 security_groups: dict[str, list[str]] | None = None) -> None:
+                 security_groups: dict[str, list[str]] | None = None,
+                 volumes: dict[str, list[tuple[str, bool]]] | None = None) -> None:
         self.metadata, self.tags, self.host_names = metadata, tags, host_names
         self.host_status, self.is_admin = host_status, is_admin
         self.image_meta = image_meta or {}
         self.addresses = addresses or {}
         self.security_groups = security_groups or {}
+        # server id → its volumes (id, delete_on_termination), in attach order
+        self.volumes = volumes or {}
 
 
 def _host_id(row: Any, host_name: str | None) -> str:
@@ -60,7 +63,8 @@ def server(request: Request, row: Any, ctx: ServerContext) -> dict[str, Any]:
         "OS-EXT-STS:power_state": row.power_state,
         "OS-SRV-USG:launched_at": _usg(row.launched_at),
         "OS-SRV-USG:terminated_at": _usg(row.terminated_at),
-        "os-extended-volumes:volumes_attached": [],
+        "os-extended-volumes:volumes_attached": [
+            {"id": volume_id} for volume_id, _ in ctx.volumes.get(row.id, [])],
     }
     groups = ctx.security_groups.get(row.id)
     if groups:
@@ -88,7 +92,9 @@ def server(request: Request, row: Any, ctx: ServerContext) -> dict[str, Any]:
             "OS-EXT-SRV-ATTR:user_data": row.user_data,
         })
     if common.at_least(request, 2, 3):
-        body["os-extended-volumes:volumes_attached"] = []
+        body["os-extended-volumes:volumes_attached"] = [
+            {"id": volume_id, "delete_on_termination": delete}
+            for volume_id, delete in ctx.volumes.get(row.id, [])]
     if common.at_least(request, 2, 9):
         body["locked"] = row.locked
     if common.at_least(request, 2, 16) and ctx.is_admin and host_name:

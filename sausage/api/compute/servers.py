@@ -16,6 +16,7 @@ from sausage.api import wire
 from sausage.api.compute import common, render, validation
 from sausage.services.compute import hosts, networking, servers as svc
 from sausage.services.context import Context
+from sausage.services.volume import attachments
 
 __all__ = ["ROUTES", "render_context"]
 
@@ -71,9 +72,12 @@ def render_context(s: Session, ctx: Context, rows: Sequence[Any]) -> render.Serv
         names[host.id] = host.name
         status[host.id] = ("MAINTENANCE" if not host.enabled else
                            "UP" if hosts.is_alive(host) else "DOWN")
+    volumes = {sid: [(r.volume_id, r.delete_on_termination) for r in rows_]
+               for sid, rows_ in attachments.of_servers(s, ids).items()}
     return render.ServerContext(svc.metadata_of(s, ids), svc.tags_of(s, ids), names, status,
                                 ctx.is_admin, addresses=networking.addresses(s, ids),
-                                security_groups=networking.security_group_names(s, ids))
+                                security_groups=networking.security_group_names(s, ids),
+                                volumes=volumes)
 
 
 def _create(s: Session, ctx: Context, req: dict[str, Any]) -> tuple[list[Any], Any]:

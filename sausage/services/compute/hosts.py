@@ -26,6 +26,7 @@ from sausage.db.models.base import utcnow
 from sausage.services.compute import power
 from sausage.services.network import changes
 from sausage.services.network import desired as net_desired
+from sausage.services.volume import attachments
 from sausage.services.volume import desired as volume_desired
 
 __all__ = ["register", "authenticate", "authenticate_token", "desired", "report", "bump", "ALIVE_SECONDS",
@@ -149,10 +150,15 @@ def desired(s: Session, host: m.Host, base_url: str) -> contract.Desired:
         m.Server.vm_state != "error").order_by(m.Server.created_at)))
     image_ids = {srv.image_id for srv in servers if srv.image_id}
     images = _boot_refs(s, base_url, image_ids)
+    server_ids = [srv.id for srv in servers]
+    volume_backed = attachments.bootable_root(s, server_ids)
+    waiting = attachments.waiting_servers(s, server_ids)
     docs: list[contract.DesiredServer] = []
     for srv in servers:
         image = images.get(srv.image_id or "")
-        if image is None:
+        if srv.id in waiting and srv.vm_state == "building":
+            continue  # its volumes are still being made
+        if image is None and srv.id not in volume_backed:
             continue
         snapshots: list[contract.Snapshot] = [
             {"seq": int(snap["seq"]), "image_id": snap["image_id"],
@@ -169,8 +175,10 @@ def desired(s: Session, host: m.Host, base_url: str) -> contract.Desired:
             "snapshots": snapshots,
         })
     wiring = net_desired.build(s, host, [d["id"] for d in docs])
+    plugged = attachments.server_volumes(s, [d["id"] for d in docs])
     for doc in docs:
         doc["nics"] = wiring.nics.get(doc["id"], [])
+        doc["volumes"] = plugged.get(doc["id"], [])
     document: contract.Desired = {
         "version": contract.VERSION, "host_id": host.id, "revision": host.revision,
         "servers": docs, "networks": wiring.networks, "ports": wiring.ports,
@@ -221,6 +229,7 @@ def report(s: Session, host: m.Host, observed: contract.Observed) -> list[tuple[
         volumes_changed, uploaded = volume_desired.fold(s, host, observed["volumes"])
         changed |= volumes_changed
         outcomes += uploaded
+    changed |= attachments.fold_servers(s, host, observed["servers"])
     if changed:
         bump(s, host.id)
     return outcomes

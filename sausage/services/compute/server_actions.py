@@ -31,6 +31,17 @@ def _require(row: m.Server, action: str, vm_states: tuple[str, ...],
                               f"{'vm_state ' if row.task_state is None else ''}{state}")
 
 
+def _refuse_volume_backed(s: Session, row: m.Server, action: str) -> None:
+    """Rebuild, resize and snapshots of a server whose root disk is a volume are not done
+    here (yet): refuse them clearly instead of touching the volume."""
+    from sausage.services.volume import attachments
+
+    if row.id in attachments.bootable_root(s, [row.id]):
+        raise errors.Conflict(f"Cannot '{action}' instance {row.id}: it is booted from a "
+                              f"volume, and '{action}' of a volume-backed server is not "
+                              f"supported.")
+
+
 def _power(s: Session, ctx: Context, server_id: str, action: str, from_states: tuple[str, ...],
            power: str, task: str, event: str) -> m.Server:
     row = servers.load_for_change(s, ctx, server_id)
@@ -114,6 +125,7 @@ def unlock(s: Session, ctx: Context, server_id: str) -> m.Server:
 def rebuild(s: Session, ctx: Context, server_id: str, values: Mapping[str, Any]) -> m.Server:
     row = servers.load_for_change(s, ctx, server_id)
     _require(row, "rebuild", ("active", "stopped", "error"))
+    _refuse_volume_backed(s, row, "rebuild")
     image_ref = str(values["imageRef"])
     try:
         image = images.get(s, ctx, image_ref).image
@@ -151,6 +163,7 @@ def resize(s: Session, ctx: Context, server_id: str, flavor_ref: str) -> m.Serve
     """Resize on the same host (the only kind this cloud does): claim the growth, restart."""
     row = servers.load_for_change(s, ctx, server_id)
     _require(row, "resize", ("active", "stopped"))
+    _refuse_volume_backed(s, row, "resize")
     flavor = flavors.usable(s, ctx, flavor_ref)
     if flavor.id == row.flavor_id:
         raise errors.BadRequest("When resizing, instances must change flavor!")
@@ -211,6 +224,7 @@ def create_image(s: Session, ctx: Context, server_id: str, name: str,
     """createImage: a queued image now, filled by the agent with a consistent snapshot."""
     row = servers.load_for_change(s, ctx, server_id)
     _require(row, "createImage", ("active", "stopped", "paused", "suspended"))
+    _refuse_volume_backed(s, row, "createImage")
     base = images.get(s, ctx, row.image_id).image if row.image_id else None
     props: dict[str, Any] = {"name": name, "disk_format": "qcow2", "container_format": "bare",
                              "visibility": "private", "image_type": "snapshot",

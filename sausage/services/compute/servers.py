@@ -25,9 +25,11 @@ from sqlalchemy.orm import Session
 from sausage import errors
 from sausage.db.models import compute as m
 from sausage.db.models.base import utcnow
-from sausage.services.compute import flavors, hosts, keypairs, networking, quotas, scheduler
+from sausage.services.compute import (block_devices, flavors, hosts, keypairs, networking,
+                                      quotas, scheduler)
 from sausage.services.context import Context
 from sausage.services.image import images
+from sausage.services.volume import attachments
 
 __all__ = ["create", "get", "list_servers", "update", "delete", "record_action", "visible",
            "hostname_for", "CreateRequest", "metadata_of", "tags_of", "load_for_change"]
@@ -159,20 +161,21 @@ def create(s: Session, ctx: Context, req: Mapping[str, Any]) -> list[m.Server]:
         raise errors.Forbidden("Policy doesn't allow os_compute_api:servers:create to be "
                                "performed.")
     flavor = flavors.usable(s, ctx, str(req["flavorRef"]))
-    image_ref = req.get("imageRef")
-    if not image_ref:
-        raise errors.BadRequest("Missing imageRef attribute (booting from a volume is not "
-                                "available yet).")
-    try:
-        image = images.get(s, ctx, str(image_ref)).image
-    except errors.NotFound as e:
-        raise errors.BadRequest(f"Image {image_ref} could not be found.") from e
-    if image.status != "active":
-        raise errors.BadRequest(f"Image {image_ref} is not active.")
-    if flavor.ram < (image.min_ram or 0):
-        raise errors.BadRequest("Flavor's memory is too small for requested image.")
-    if flavor.disk and flavor.disk < (image.min_disk or 0):
-        raise errors.BadRequest("Flavor's disk is too small for requested image.")
+    min_count = int(req.get("min_count", 1))
+    max_count = int(req.get("max_count", min_count))
+    if not req.get("imageRef") and not req.get("block_device_mapping_v2") \
+            and not req.get("block_device_mapping"):
+        raise errors.BadRequest("Missing imageRef attribute")
+    devices = block_devices.plan(s, ctx, req, max(max_count, 1))
+    root_gb = 0 if devices.volume_backed else flavor.disk
+    boot_images = [devices.image_id] if devices.image_id else [
+        b.uuid for b in devices.volumes[:1] if b.source == "image" and b.uuid]
+    for boot_image in boot_images:
+        image = images.get(s, ctx, boot_image).image
+        if flavor.ram < (image.min_ram or 0):
+            raise errors.BadRequest("Flavor's memory is too small for requested image.")
+        if devices.image_id and flavor.disk and flavor.disk < (image.min_disk or 0):
+            raise errors.BadRequest("Flavor's disk is too small for requested image.")
     key = None
     if req.get("key_name"):
         try:
@@ -190,8 +193,6 @@ def create(s: Session, ctx: Context, req: Mapping[str, Any]) -> list[m.Server]:
         group = s.get(m.ServerGroup, group_id)
         if group is None or (group.project_id != ctx.project_id and not ctx.is_admin):
             raise errors.BadRequest(f"Invalid server group {group_id}.")
-    min_count = int(req.get("min_count", 1))
-    max_count = int(req.get("max_count", min_count))
     if min_count < 1 or max_count < min_count:
         raise errors.BadRequest("min_count must be at least 1 and at most max_count.")
     quotas.check(s, ctx.project_id, {"instances": max_count, "cores": max_count * flavor.vcpus,
@@ -211,8 +212,8 @@ def create(s: Session, ctx: Context, req: Mapping[str, Any]) -> list[m.Server]:
             id=str(uuid.uuid4()), name=name, hostname=hostname_for(name),
             description=req.get("description"), project_id=ctx.project_id,
             user_id=ctx.user_id, flavor_id=flavor.id, flavor=flavor_doc, old_flavor=None,
-            vcpus=flavor.vcpus, memory_mb=flavor.ram, root_gb=flavor.disk,
-            image_id=image.id, key_name=key.name if key else None,
+            vcpus=flavor.vcpus, memory_mb=flavor.ram, root_gb=root_gb,
+            image_id=devices.image_id, key_name=key.name if key else None,
             key_data=key.public_key if key else None, user_data=user_data,
             config_drive="True" if req.get("config_drive") else "",
             access_ipv4=_ip(req.get("accessIPv4"), 4), access_ipv6=_ip(req.get("accessIPv6"), 6),
@@ -230,9 +231,14 @@ def create(s: Session, ctx: Context, req: Mapping[str, Any]) -> list[m.Server]:
             s.flush()
         record_action(s, ctx, srv, "create", "compute__do_build_and_run_instance")
         try:
-            host = scheduler.schedule(s, scheduler.Request(
-                flavor.vcpus, flavor.ram, flavor.disk, zone, forced_host, group_id))
+            host = block_devices.schedule(s, scheduler.Request(
+                flavor.vcpus, flavor.ram, root_gb, zone, forced_host, group_id), devices)
         except scheduler.NoValidHost as e:
+            if devices.pinned_host is not None:
+                raise errors.Conflict(
+                    "The server's volumes are held by the 'file' backend of a host that cannot "
+                    "take it (full, down, disabled or outside the requested zone): a server "
+                    "can only use volumes of its own host.") from e
             srv.vm_state, srv.task_state = "error", None
             srv.fault = {"code": 500, "message": e.message, "created": utcnow().isoformat(),
                          "details": "Scheduling failed: no host has room for this flavor."}
@@ -243,6 +249,7 @@ def create(s: Session, ctx: Context, req: Mapping[str, Any]) -> list[m.Server]:
             srv.host_id, srv.availability_zone = host.id, host.availability_zone
             srv.task_state = "spawning"
             networking.attach(s, srv, host.name, wanted_nets)
+            block_devices.realize(s, ctx, srv, devices)
             hosts.bump(s, host.id)
         created.append(srv)
     return created
@@ -402,4 +409,5 @@ def delete(s: Session, ctx: Context, server_id: str, force: bool = False) -> Non
     row.terminated_at = row.updated_at = utcnow()
     s.execute(sql_delete(m.ServerGroupMember).where(m.ServerGroupMember.server_id == row.id))
     networking.release(s, row)
+    attachments.release_server(s, row)
     hosts.bump(s, row.host_id)
