@@ -26,10 +26,13 @@ def cinder(api: Api, method: str, path: str, token: dict[str, str], project_id: 
 class Who:
     """A caller: its token header and project, with a ``call`` bound to its catalog URL."""
 
-    def __init__(self, api: Api, token: dict[str, str], project_id: str) -> None:
+    def __init__(self, api: Api, token: dict[str, str], project_id: str,
+                 version: str = "3.44") -> None:
         self.api, self.token, self.project_id = api, token, project_id
+        self.version = version
 
     def __call__(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        kwargs.setdefault("version", self.version)
         return cinder(self.api, method, path, self.token, self.project_id, **kwargs)
 
 
