@@ -240,7 +240,8 @@ class AgentSupervisor(threading.Thread):
         process = subprocess.Popen(
             [sys.executable, "-m", "sausage.cli", "agent", "--state-dir",
              str(self.settings.state_dir), "--network-node", "--bridge-mapping",
-             "public:br-ex", "--external-address", _external_address(self.settings)],
+             "public:br-ex", "--external-address", _external_address(self.settings),
+             "--volume-backend", "file"],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, preexec_fn=_die_with_parent)
         _agent_pidfile(self.settings.state_dir).write_text(f"{process.pid}\n")
         return process
@@ -327,7 +328,8 @@ def cmd_agent(args: argparse.Namespace) -> int:
     overrides: dict[str, Any] = {
         "host_name": args.host_name, "netns": args.netns, "api_url": args.api_url,
         "vcpus": args.vcpus, "memory_mb": args.memory_mb, "tunnel_ip": args.tunnel_ip,
-        "network_node": args.network_node or None, "external_address": args.external_address}
+        "network_node": args.network_node or None, "external_address": args.external_address,
+        "volume_backend": args.volume_backend}
     if args.bridge_mapping:
         mappings = [m.split(":", 1) for m in args.bridge_mapping]
         if any(len(m) != 2 or not all(m) for m in mappings):
@@ -467,6 +469,8 @@ def parser() -> argparse.ArgumentParser:
                        help="the host bridge of a flat physical network (repeatable)")
     agent.add_argument("--external-address", metavar="CIDR",
                        help="an address for the flat networks' bridge (all-in-one)")
+    agent.add_argument("--volume-backend", choices=["file"],
+                       help="hold volumes on this host: file = qcow2 files under its state dir")
     agent.set_defaults(fn=cmd_agent)
     status = with_state(sub.add_parser("status", help="is it running?"))
     status.set_defaults(fn=cmd_status)

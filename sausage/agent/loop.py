@@ -9,6 +9,12 @@ out of planning until they finish, and is reported ``busy``; the loop polls ever
 anything is in flight. A failed action puts its server in "error" with the message and stops
 that server's remaining actions; other servers carry on.
 
+Volumes (when the host holds a block-storage backend, ``cfg.volume_backend``): the volume
+reconciler (``sausage.agent.volumes``) runs after networking and before the servers, so a
+server's volumes exist before it starts; its observation is the report's ``volumes``. A
+server's volumes go on QEMU's command line at start and are hot-plugged while it runs (like its
+NICs, ``drivers/blockdevs.py``); the report says which volumes each server has.
+
 The VMs are separate daemonized QEMU processes: SIGTERM stops the loop (after the actions in
 flight) and leaves them running; the next start finds them again.
 """
@@ -18,8 +24,6 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import logging
-import os
-import pathlib
 import signal
 import threading
 import time
@@ -27,12 +31,11 @@ import types
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-import yaml
-
 from sausage.agent import config as agent_config
-from sausage.agent import network, observe
+from sausage.agent import hotplug, network, observe, registration
+from sausage.agent import volumes as agent_volumes
 from sausage.agent.client import Client, ClientError, CredentialRefused
-from sausage.agent.drivers import images, nics, qemu
+from sausage.agent.drivers import images, qemu
 from sausage.agent.plan import compute
 from sausage.contract import host as contract
 
@@ -47,7 +50,9 @@ BOOT_POLL = 2.0
 BOOT_WINDOW = 30.0
 MAX_BACKOFF = 30.0
 KEEP_SNAPSHOT_SEQS = 32
-NIC_RETRY = 60.0  # seconds before a failed NIC hotplug is tried again
+# A server booted from a volume waits this long for its root volume to be on the host (the API
+# only sends it once the volume exists; this is the backstop), then goes to error.
+ROOT_VOLUME_WAIT = 600.0
 
 
 class _Shutdown(BaseException):
@@ -116,9 +121,13 @@ class Agent:
                                                  host_token=lambda: self.client.token or "")
         self._network = network.Result([], [])
         self._servers: dict[str, contract.DesiredServer] = {}
-        # server id → the taps its running QEMU has (None/absent: not known, ask QEMU)
-        self._plugged: dict[str, tuple[str, ...]] = {}
-        self._nic_errors: dict[str, tuple[float, str]] = {}  # server id → (retry at, message)
+        self.hotplug = hotplug.Hotplug(self.driver)
+        self.volumes = (agent_volumes.VolumeReconciler(
+            cfg, self.client, self.driver.images, self.hotplug.resize_live,
+            on_done=self._wake.set) if cfg.volume_backend else None)
+        self._observed_volumes: list[contract.ObservedVolume] = []
+        self._present: frozenset[str] = frozenset()  # volumes whose data is on this host
+        self._waiting: dict[str, float] = {}  # server id → since when it waits for its volume
 
     # -- the loop ----------------------------------------------------------------------------------
     def run(self) -> int:
@@ -166,7 +175,7 @@ class Agent:
     def _fetch(self, desired: contract.Desired | None) -> contract.Desired | None:
         assert self.host_id is not None
         # Jobs not yet seen finished by _converge: their outcome is reported as soon as they end.
-        if desired is None or self._jobs:
+        if desired is None or self._jobs or (self.volumes is not None and self.volumes.busy()):
             if desired is not None:
                 self._wake.wait(BUSY_POLL)  # an action finishing wakes us early
                 self._wake.clear()
@@ -193,10 +202,17 @@ class Agent:
         except Exception as e:  # a bug: report it, keep the servers going
             log.exception("network reconcile failed")
             self._network = network.Result([], [f"Internal error: {e!r}"])
+        # Volumes next: a server's volumes must exist before it starts.
+        if self.volumes is not None:
+            try:
+                self._observed_volumes = self.volumes.reconcile(desired)
+                self._present = self.volumes.present()
+            except Exception:  # a bug: the servers carry on with what is known
+                log.exception("volume reconcile failed")
         statuses = {s.id: s for s in self.driver.observe_all() if not self._is_foreign(s)}
         servers = [d for d in desired["servers"] if d["id"] not in busy]
         view = observe.host_view([s for i, s in statuses.items() if i not in busy],
-                                 self.driver.images.ids())
+                                 self.driver.images.ids(), self._present)
         by_server: dict[str, list[compute.Action]] = {}
         for action in compute.plan(servers, view):
             by_server.setdefault(action.server_id, []).append(action)
@@ -204,45 +220,56 @@ class Agent:
             log.info("server %s: %s", server_id, ", ".join(_describe(a) for a in actions))
             self._jobs[server_id] = self._pool.submit(self._act, server_id, actions)
             self._acted_at[server_id] = time.monotonic()
-        self._hotplug(servers, statuses, set(by_server))
-        self._report(desired, statuses, busy | set(self._jobs))
+        self._wait_for_volumes(servers, view)
+        attached = self.hotplug.attached(statuses.values())
+        self._hotplug(servers, statuses, set(by_server), attached)
+        self._report(desired, statuses, busy | set(self._jobs), attached)
+
+    def _wait_for_volumes(self, servers: list[contract.DesiredServer], view: compute.Host) -> None:
+        """A server booted from a volume that never comes goes to error after a while."""
+        have = {i.id: i for i in view.instances}
+        now = time.monotonic()
+        waiting = {d["id"]: d for d in servers
+                   if compute.waiting_for_volume(d, have.get(d["id"]), view.volumes)
+                   and not (have.get(d["id"]) and have[d["id"]].error)}
+        for sid in [s for s in self._waiting if s not in waiting]:
+            del self._waiting[sid]
+        for sid, d in waiting.items():
+            since = self._waiting.setdefault(sid, now)
+            if now - since < ROOT_VOLUME_WAIT or sid in self._jobs:
+                continue
+            message = (f"Build of instance {sid} aborted: Volume {compute.root_volume(d)} did "
+                       f"not finish being created even after we waited {ROOT_VOLUME_WAIT:.0f} "
+                       f"seconds.")
+            log.error("server %s: %s", sid, message)
+            # The requests it carried count as handled, as for a failed build.
+            with contextlib.suppress(qemu.DriverError, OSError):
+                self.driver.update(sid, host_id=self.host_id, error=message,
+                                   power_seq=d["power_seq"], reboot_seq=d["reboot_seq"],
+                                   rebuild_seq=d["rebuild_seq"], resize_seq=d["resize_seq"])
+            del self._waiting[sid]
 
     def _hotplug(self, servers: list[contract.DesiredServer],
-                 statuses: dict[str, qemu.Status], acting: set[str]) -> None:
-        """Running servers whose NICs differ from the desired ones get a hotplug job."""
-        now = time.monotonic()
+                 statuses: dict[str, qemu.Status], acting: set[str],
+                 attached: dict[str, list[str]]) -> None:
+        """Running servers whose NICs or volumes differ from the desired ones get a hotplug
+        job; one that failed is tried again after a while."""
         for d in servers:
             sid = d["id"]
             status = statuses.get(sid)
             if sid in acting or status is None or status.state not in ("running", "paused"):
                 if status is None or status.pid is None:
-                    self._plugged.pop(sid, None)
+                    self.hotplug.stopped(sid)
                 continue
-            wanted = self._nics(sid)
-            if self._plugged.get(sid) == tuple(n.tap for n in wanted):
-                continue
-            failed = self._nic_errors.get(sid)
-            if failed is not None and failed[0] > now:
-                continue
-            self._jobs[sid] = self._pool.submit(self._sync_nics, sid, wanted)
+            wanted, disks = self.hotplug.due(status, self._nics(sid), self._disks(sid),
+                                             attached.get(sid))
+            if wanted is not None or disks is not None:
+                self._jobs[sid] = self._pool.submit(self._sync_devices, sid, wanted, disks)
 
-    def _sync_nics(self, server_id: str, wanted: tuple[qemu.Nic, ...]) -> None:
-        """Plug and unplug NICs of a running server (worker thread)."""
+    def _sync_devices(self, server_id: str, wanted: tuple[qemu.Nic, ...] | None,
+                      disks: tuple[qemu.Disk, ...] | None) -> None:
         try:
-            with self.driver.lock(server_id):
-                if self.driver.pid(server_id) is None:
-                    self._plugged.pop(server_id, None)
-                    return
-                plugged, unplugged = nics.sync(self.driver.dir(server_id) / "qmp.sock", wanted)
-                self._plugged[server_id] = tuple(n.tap for n in wanted)
-                self._nic_errors.pop(server_id, None)
-                if plugged or unplugged:
-                    log.info("server %s: NICs plugged %s, unplugged %s", server_id,
-                             plugged or "-", unplugged or "-")
-        except qemu.DriverError as e:
-            log.error("server %s: NIC hotplug failed: %s", server_id, e.message)
-            self._nic_errors[server_id] = (time.monotonic() + NIC_RETRY,
-                                           f"server {server_id}: NIC hotplug: {e.message}")
+            self.hotplug.sync(server_id, wanted, disks)
         finally:
             self._wake.set()
 
@@ -264,7 +291,7 @@ class Agent:
         return set(self._jobs)
 
     def _report(self, desired: contract.Desired, statuses: dict[str, qemu.Status],
-                busy: set[str]) -> None:
+                busy: set[str], attached: dict[str, list[str]]) -> None:
         assert self.host_id is not None
         wanted = {d["id"]: d for d in desired["servers"]}
         ids = list(wanted) + sorted(i for i in statuses if i not in wanted)
@@ -275,8 +302,13 @@ class Agent:
             if status is not None and self._console.changed(
                     server_id, self.driver.serial_log(server_id)):
                 console = self.driver.console(server_id)
+            running = status is not None and status.pid is not None
+            volumes, volume_errors = observe.server_volumes(
+                wanted.get(server_id), attached.get(server_id), running, self._present,
+                self.hotplug.volume_failures(server_id))
             servers.append(observe.server_report(server_id, status, wanted.get(server_id),
-                                                 busy=server_id in busy, console=console))
+                                                 busy=server_id in busy, console=console,
+                                                 volumes=volumes, volume_errors=volume_errors))
         vcpus, memory_mb, disk_gb = self.capacity
         report: contract.Observed = {
             "version": contract.VERSION, "host_id": self.host_id,
@@ -284,8 +316,11 @@ class Agent:
             "disk_gb": disk_gb, "servers": servers,
             "ports_up": self._network.ports_up,
             "network_errors": [*self._network.errors,
-                               *(m for sid, (_, m) in self._nic_errors.items() if sid in wanted)],
+                               *self.hotplug.nic_messages(wanted)],
         }
+        if self.volumes is not None:
+            report["volumes"] = self._observed_volumes
+        self.hotplug.forget(wanted)
         try:
             self.client.report(report)
         except ClientError:
@@ -298,44 +333,16 @@ class Agent:
         if running:
             log.info("waiting for the actions in flight on %d server(s)", len(running))
         self._pool.shutdown(wait=True, cancel_futures=True)
+        if self.volumes is not None:
+            self.volumes.close()
         self.network.close()
         self.client.close()
         log.info("agent stopped; VMs keep running")
 
     # -- registration ----------------------------------------------------------------------------
     def _register(self) -> None:
-        path = self.cfg.credential_file
-        # What the API must know about the host's networking; when it changed (a tunnel IP set
-        # after the first start), register again rather than keep a stale record.
-        facts = {"tunnel_ip": self.cfg.tunnel_ip, "network_node": self.cfg.network_node}
-        if path.exists():
-            saved = yaml.safe_load(path.read_text()) or {}
-            if saved.get("host_id") and saved.get("token") and saved.get("facts") == facts:
-                self.host_id, self.client.token = str(saved["host_id"]), str(saved["token"])
-                log.info("host %s: using the credential in %s", self.host_id, path)
-                return
-        vcpus, memory_mb, disk_gb = self.capacity
-        registration: contract.Registration = {
-            "name": self.cfg.host_name, "vcpus": vcpus, "memory_mb": memory_mb,
-            "disk_gb": disk_gb, "virt_type": self.driver.accel,
-        }
-        if self.cfg.availability_zone:
-            registration["availability_zone"] = self.cfg.availability_zone
-        if self.cfg.tunnel_ip:
-            registration["tunnel_ip"] = self.cfg.tunnel_ip
-        registration["network_node"] = self.cfg.network_node
-        try:
-            reply = self.client.register(registration, self.cfg.read_registration_key())
-        except CredentialRefused as e:
-            # Not worth an immediate retry: back off like any API failure.
-            raise ClientError(f"the API refused the registration key ({e.message}); point "
-                              f"registration_key_file at the API's agent-key", e.status) from e
-        self.host_id, self.client.token = reply["host_id"], reply["token"]
-        _write_private(path, yaml.safe_dump({"host_id": reply["host_id"], "token": reply["token"],
-                                             "name": self.cfg.host_name,
-                                             "api_url": self.cfg.api_url, "facts": facts}))
-        log.info("registered as host %s (%s); credential kept in %s", self.host_id,
-                 self.cfg.host_name, path)
+        self.host_id = registration.register(self.cfg, self.client, self.driver.accel,
+                                             self.capacity)
 
     def _forget_credential(self) -> None:
         self.cfg.credential_file.unlink(missing_ok=True)
@@ -379,10 +386,18 @@ class Agent:
                               images.cache_format(action.image["disk_format"]), action.root_gb)
                 d.update(sid, host_id=self.host_id, reboot_seq=action.reboot_seq,
                          rebuild_seq=action.rebuild_seq, resize_seq=action.resize_seq)
+            case compute.CreateFromVolume():
+                d.update(sid, host_id=self.host_id, image_id=None, root_gb=0,
+                         root_volume=action.volume_id, reboot_seq=action.reboot_seq,
+                         rebuild_seq=action.rebuild_seq, resize_seq=action.resize_seq)
+            case compute.RecordRebuild(seq=seq):
+                d.update(sid, rebuild_seq=seq)
+            case compute.RecordResize(seq=seq):
+                d.update(sid, resize_seq=seq)
             case compute.Start():
                 boot = self._boot(action)
                 d.start(boot)
-                self._plugged[sid] = tuple(n.tap for n in boot.nics)
+                self.hotplug.started(sid, boot)
             case compute.Stop(graceful=graceful):
                 d.stop(sid, graceful=graceful)
             case compute.Kill():
@@ -390,7 +405,7 @@ class Agent:
             case compute.Reboot():
                 boot = self._boot(action.start)
                 d.reboot(boot, hard=action.kind == "hard")
-                self._plugged[sid] = tuple(n.tap for n in boot.nics)
+                self.hotplug.started(sid, boot)
                 d.update(sid, reboot_seq=action.seq)
             case compute.RecordReboot(seq=seq):
                 d.update(sid, reboot_seq=seq)
@@ -444,13 +459,42 @@ class Agent:
         self.driver.update(sid, **changes)
 
     def _boot(self, start: compute.Start) -> qemu.Boot:
+        """How to start a server: its NICs, and its volumes on this host (a missing root
+        volume fails the start; a missing data volume is reported in volume_errors)."""
         image = start.image
         cache = self.driver.images
+        disks = self._disks(start.server_id)
+        server = self._servers.get(start.server_id)
+        root = compute.root_volume(server) if server is not None else None
+        if root is not None and root not in {disk.volume_id for disk in disks}:
+            raise qemu.DriverError(f"Volume {root} is not on this host.")
+        if image is None:
+            return qemu.Boot(id=start.server_id, vcpus=start.vcpus, memory_mb=start.memory_mb,
+                             nics=self._nics(start.server_id), volumes=disks)
         return qemu.Boot(
             id=start.server_id, vcpus=start.vcpus, memory_mb=start.memory_mb,
             kernel=cache.path(image["kernel"]["id"]) if "kernel" in image else None,
             initrd=cache.path(image["ramdisk"]["id"]) if "ramdisk" in image else None,
-            cmdline=image.get("cmdline"), nics=self._nics(start.server_id))
+            cmdline=image.get("cmdline"), nics=self._nics(start.server_id), volumes=disks)
+
+    def _disks(self, server_id: str) -> tuple[qemu.Disk, ...]:
+        """The server's volumes whose data is on this host, in attach order, as QEMU opens
+        them (the backend says how)."""
+        server = self._servers.get(server_id)
+        if server is None or self.volumes is None:
+            return ()
+        disks = []
+        for v in server.get("volumes", []):
+            if v["volume_id"] not in self._present:
+                continue
+            try:
+                spec = dict(self.volumes.attachment(v["volume_id"]))
+                fmt = str(spec.pop("format", "raw"))
+                disks.append(qemu.Disk(v["volume_id"], spec, fmt, read_only=v["read_only"],
+                                       serial=v["serial"], boot_index=v["boot_index"]))
+            except qemu.DriverError as e:  # the API sends none such; left out, not fatal
+                log.error("server %s: volume %s: %s", server_id, v["volume_id"], e.message)
+        return tuple(disks)
 
     def _nics(self, server_id: str) -> tuple[qemu.Nic, ...]:
         """The server's NICs as the desired state lists them (PCI order)."""
@@ -463,17 +507,10 @@ class Agent:
 
 def _describe(action: compute.Action) -> str:
     fields = {k: v for k, v in vars(action).items() if k not in ("server_id", "start")}
-    if "image" in fields:
+    if fields.get("image") is not None:
         fields["image"] = fields["image"]["id"]
     if "upload_url" in fields:
         del fields["upload_url"]
     inner = ", ".join(f"{k}={v}" for k, v in fields.items())
     return f"{type(action).__name__}({inner})"
 
-
-def _write_private(path: pathlib.Path, text: str) -> None:
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.chmod(path, 0o600)

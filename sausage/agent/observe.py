@@ -1,7 +1,7 @@
 """Observation → the planner's view of the host, and → the report the API receives.
 
 The agent loop calls ``host_view`` with the QEMU driver's statuses before planning, and
-``server_report`` for each server it reports. Pure functions except ``capacity`` (reads /proc and
+``server_report`` (with ``server_volumes``) for each server it reports. Pure functions except ``capacity`` (reads /proc and
 the state dir's file system) and ``ConsoleTracker`` (remembers what was last sent).
 """
 
@@ -10,34 +10,66 @@ from __future__ import annotations
 import os
 import pathlib
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 
 from sausage.agent import config
 from sausage.agent.drivers import qemu
 from sausage.agent.plan import compute
 from sausage.contract import host as contract
 
-__all__ = ["host_view", "instance", "server_report", "capacity", "ConsoleTracker"]
+__all__ = ["host_view", "instance", "server_report", "server_volumes", "capacity",
+           "ConsoleTracker"]
 
 
 def instance(status: qemu.Status) -> compute.Instance:
-    """One server as the planner sees it. An uncontrollable process counts as an error."""
+    """One server as the planner sees it. An uncontrollable process counts as an error. A
+    server recorded as booted from a volume has its root disk (the volume is not its own)."""
     r = status.record
     return compute.Instance(
-        id=status.id, state=status.state, has_disk=status.has_disk, image_id=r.image_id,
+        id=status.id, state=status.state, has_disk=status.has_disk or r.root_volume is not None,
+        image_id=r.image_id,
         power_seq=r.power_seq, reboot_seq=r.reboot_seq, rebuild_seq=r.rebuild_seq,
         resize_seq=r.resize_seq, snapshots_done=frozenset(r.snapshots_done),
         error=r.error or status.problem,
     )
 
 
-def host_view(statuses: Iterable[qemu.Status], cached: frozenset[str]) -> compute.Host:
-    return compute.Host(tuple(instance(s) for s in statuses), cached)
+def host_view(statuses: Iterable[qemu.Status], cached: frozenset[str],
+              volumes: frozenset[str] = frozenset()) -> compute.Host:
+    return compute.Host(tuple(instance(s) for s in statuses), cached, volumes)
+
+
+def server_volumes(desired: contract.DesiredServer | None, attached: Sequence[str] | None,
+                   running: bool, present: frozenset[str],
+                   failures: Mapping[str, str]) -> tuple[list[str] | None, dict[str, str]]:
+    """(volumes, volume_errors) of a server's report.
+
+    Running (a QEMU process): the volumes QEMU has (``attached``; None: it could not be asked,
+    so nothing is said), in the desired order. Otherwise the desired ones on this host: they
+    would be attached at the next start. Errors: a desired volume whose data is not on this
+    host, and the hotplug ``failures`` that still matter (QEMU's disks still differ from the
+    desired ones for that volume).
+    """
+    wanted = [v["volume_id"] for v in desired.get("volumes", [])] if desired is not None else []
+    errors = {v: f"volume {v} is not on this host" for v in wanted if v not in present}
+    volumes: list[str] | None
+    if not running:
+        volumes = [v for v in wanted if v in present]
+    elif attached is None:
+        volumes = None
+    else:
+        volumes = [v for v in wanted if v in attached]
+        volumes += sorted(set(attached) - set(wanted))
+    for volume_id, message in failures.items():
+        if volumes is None or (volume_id in wanted) != (volume_id in volumes):
+            errors.setdefault(volume_id, message)
+    return volumes, errors
 
 
 def server_report(server_id: str, status: qemu.Status | None,
                   desired: contract.DesiredServer | None, *, busy: bool,
-                  console: str | None) -> contract.ObservedServer:
+                  console: str | None, volumes: list[str] | None = None,
+                  volume_errors: Mapping[str, str] | None = None) -> contract.ObservedServer:
     """What the API is told about one server.
 
     "building" until a desired server first runs; "error" with the message while an action's
@@ -55,6 +87,10 @@ def server_report(server_id: str, status: qemu.Status | None,
         report["snapshot_errors"] = {str(seq): message for seq, message in record.snapshot_errors}
     if busy:
         report["busy"] = True
+    if volumes is not None:
+        report["volumes"] = volumes
+    if volume_errors:
+        report["volume_errors"] = dict(volume_errors)
     if status is None:
         report["state"] = "building" if desired is not None else "absent"
         return report

@@ -91,7 +91,7 @@ class DesiredServer(TypedDict):
     vcpus: int
     memory_mb: int
     root_gb: int  # 0: the image's virtual size
-    image: ImageRef  # (becomes ImageRef | None with boot from volume)
+    image: ImageRef | None  # None: booted from a volume (its boot_index-0 one in ``volumes``)
     reboot_seq: int  # bump → reboot once; kind in reboot_kind
     reboot_kind: Literal["soft", "hard"]
     rebuild_seq: int  # bump → recreate the root disk from ``image`` (data lost), keep the id

@@ -328,3 +328,82 @@ def test_a_failed_reboot_consumes_the_reboot_but_not_a_snapshot() -> None:
     actions = plan([d], host(instance()))
     assert compute.consumed(actions) == {"reboot_seq": 1}
     assert compute.consumed([Stop(SID), Kill(SID), start()]) == {}
+
+
+# -- boot from volume ------------------------------------------------------------------------------
+
+ROOT = "0b5e1c7a-3f0e-4b8e-9a57-2b1f3c4d5e6f"
+DATA = "7d2a9e41-6c3b-4f0a-8e15-9a8b7c6d5e4f"
+
+
+def volume(volume_id: str, boot_index: int | None = None) -> contract.ServerVolume:
+    return {"volume_id": volume_id, "backend": "file", "connection": {},
+            "serial": volume_id[:20], "read_only": False, "boot_index": boot_index}
+
+
+def from_volume(**changes: Any) -> contract.DesiredServer:
+    fields: dict[str, Any] = {"image": None, "root_gb": 0,
+                              "volumes": [volume(ROOT, 0), volume(DATA)]}
+    return server(**{**fields, **changes})
+
+
+def built_on_volume(**changes: Any) -> Instance:
+    return instance(image_id=None, **changes)
+
+
+def on_host(*instances: Instance, volumes: tuple[str, ...] = (ROOT, DATA)) -> Host:
+    return Host(instances, frozenset(), frozenset(volumes))
+
+
+def test_a_server_booted_from_a_volume_waits_for_its_root_volume_without_error() -> None:
+    assert plan([from_volume()], on_host(volumes=(DATA,))) == []
+    assert plan([from_volume(volumes=[])], on_host()) == []
+    assert compute.waiting_for_volume(from_volume(), None, frozenset())
+    assert not compute.waiting_for_volume(server(), None, frozenset())
+
+
+def test_once_its_root_volume_is_there_it_is_built_on_it_and_started_without_any_image() -> None:
+    d = from_volume(reboot_seq=2)
+    assert plan([d], on_host()) == [
+        compute.CreateFromVolume(SID, ROOT, 2, 0, 0), start(d), RecordPower(SID, 1)]
+
+
+def test_the_root_volume_is_the_boot_index_0_one_wherever_it_is_listed() -> None:
+    d = from_volume(volumes=[volume(DATA), volume(ROOT, 0)])
+    assert compute.root_volume(d) == ROOT
+    assert plan([d], on_host())[0] == compute.CreateFromVolume(SID, ROOT, 0, 0, 0)
+    assert compute.root_volume(server()) is None
+
+
+def test_a_built_server_on_a_volume_is_never_given_an_image_or_a_disk() -> None:
+    d = from_volume(power="stopped", power_seq=2)
+    assert plan([d], on_host(built_on_volume())) == [Stop(SID), RecordPower(SID, 2)]
+    d = from_volume(power_seq=2)
+    assert plan([d], on_host(built_on_volume(state="stopped"))) == [start(d), RecordPower(SID, 2)]
+    # Once built, a start does not wait on the volume list either: a missing volume is the
+    # start's error to report.
+    assert plan([d], on_host(built_on_volume(state="stopped"), volumes=())) == [
+        start(d), RecordPower(SID, 2)]
+
+
+def test_a_rebuild_or_resize_of_a_server_on_a_volume_only_restarts_it() -> None:
+    d = from_volume(rebuild_seq=1, resize_seq=1)
+    assert plan([d], on_host(built_on_volume())) == [
+        Stop(SID), compute.RecordRebuild(SID, 1), compute.RecordResize(SID, 1), start(d)]
+    actions = plan([from_volume(rebuild_seq=1)], on_host(built_on_volume()))
+    assert not any(isinstance(a, (EnsureBaseImage, CreateDisk, Rebuild, Resize)) for a in actions)
+
+
+def test_a_failed_build_on_a_volume_consumes_its_counters() -> None:
+    actions = plan([from_volume(reboot_seq=1, rebuild_seq=2, resize_seq=3)], on_host())
+    assert compute.consumed(actions) == {"reboot_seq": 1, "rebuild_seq": 2, "resize_seq": 3,
+                                         "power_seq": 1}
+    assert compute.consumed([compute.RecordRebuild(SID, 4), compute.RecordResize(SID, 5)]) == {
+        "rebuild_seq": 4, "resize_seq": 5}
+
+
+def test_a_server_on_a_volume_in_error_is_left_alone_until_something_recovers_it() -> None:
+    assert plan([from_volume()], on_host(built_on_volume(error="boom"))) == []
+    d = from_volume(reboot_seq=1, reboot_kind="hard")
+    assert plan([d], on_host(built_on_volume(error="boom", state="stopped"))) == [
+        ClearError(SID), RecordReboot(SID, 1)]

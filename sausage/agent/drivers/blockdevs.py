@@ -110,8 +110,17 @@ def sync(sock: pathlib.Path, wanted: tuple[qemu.Disk, ...],
     return plugged, unplugged
 
 
-def _drop_nodes(sock: pathlib.Path, disk: qemu.Disk) -> None:
+def _drop_nodes(sock: pathlib.Path, disk: qemu.Disk, timeout: float = 10) -> None:
+    """Delete the volume's nodes. The device that used them lets go a moment after it left
+    the peripheral list: "in use" is waited out."""
     present = nodes(sock)
+    deadline = time.monotonic() + timeout
     for node in (disk.node, disk.protocol_node):
-        if node in present:
-            qmp.execute(sock, "blockdev-del", {"node-name": node})
+        while node in present:
+            try:
+                qmp.execute(sock, "blockdev-del", {"node-name": node})
+                break
+            except qmp.QmpError as e:
+                if "in use" not in e.message or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)

@@ -10,6 +10,10 @@ Rules the planner encodes:
 - A server without a root disk is built: base image into the cache, overlay, then brought to
   the desired power. A new server has no one-shot operations to catch up on: its disk records
   the desired reboot, rebuild and resize counters.
+- A server booted from a volume (``image`` None) has no disk of its own and never fetches an
+  image: it waits (no actions) until its root volume is on the host, is then recorded as built
+  on it (``CreateFromVolume``) and started. A rebuild or resize only restarts it (the volume is
+  not the instance's to recreate or grow).
 - One-shot operations run once when the desired counter is higher than the applied one, in the
   order snapshots → rebuild → resize → reboot → power.
 - The power state is acted on only when ``power_seq`` moves on. A server that stopped by itself
@@ -32,7 +36,8 @@ __all__ = [
     "HostState", "Instance", "Host", "Action", "plan", "consumed",
     "EnsureBaseImage", "CreateDisk", "Start", "Stop", "Kill", "Reboot", "RecordReboot",
     "Pause", "Resume", "Suspend", "ResumeSuspended", "Rebuild", "Resize", "Snapshot",
-    "Destroy", "ClearError", "RecordPower",
+    "Destroy", "ClearError", "RecordPower", "CreateFromVolume", "RecordRebuild",
+    "RecordResize", "root_volume", "waiting_for_volume",
 ]
 
 HostState = Literal["running", "paused", "suspended", "stopped"]
@@ -44,7 +49,7 @@ class Instance:
 
     id: str
     state: HostState
-    has_disk: bool = True
+    has_disk: bool = True  # the root disk exists (booted from a volume: it was recorded)
     image_id: str | None = None  # the base image of the root disk
     power_seq: int = 0  # the applied counters
     reboot_seq: int = 0
@@ -58,6 +63,7 @@ class Instance:
 class Host:
     instances: tuple[Instance, ...] = ()
     images: frozenset[str] = frozenset()  # ids in the base image cache
+    volumes: frozenset[str] = frozenset()  # ids of the volumes whose data is on this host
 
 
 # -- actions ---------------------------------------------------------------------------------------
@@ -83,12 +89,24 @@ class CreateDisk:
 
 
 @dataclasses.dataclass(frozen=True)
+class CreateFromVolume:
+    """Record a server booted from ``volume_id`` as built (it has no disk of its own); record
+    the counters as already applied."""
+
+    server_id: str
+    volume_id: str
+    reboot_seq: int
+    rebuild_seq: int
+    resize_seq: int
+
+
+@dataclasses.dataclass(frozen=True)
 class Start:
     server_id: str
     name: str
     vcpus: int
     memory_mb: int
-    image: contract.ImageRef  # for kernel/ramdisk boot
+    image: contract.ImageRef | None  # for kernel/ramdisk boot; None: boot from volume
 
 
 @dataclasses.dataclass(frozen=True)
@@ -117,6 +135,22 @@ class Reboot:
 @dataclasses.dataclass(frozen=True)
 class RecordReboot:
     """Mark a reboot as applied without acting: the server was stopped, or restarted anyway."""
+
+    server_id: str
+    seq: int
+
+
+@dataclasses.dataclass(frozen=True)
+class RecordRebuild:
+    """A rebuild of a server booted from a volume: applied by the restart alone."""
+
+    server_id: str
+    seq: int
+
+
+@dataclasses.dataclass(frozen=True)
+class RecordResize:
+    """A resize of a server booted from a volume: the next Start brings the new vCPUs/RAM."""
 
     server_id: str
     seq: int
@@ -194,7 +228,7 @@ class ClearError:
 Action: TypeAlias = (
     EnsureBaseImage | CreateDisk | Start | Stop | Kill | Reboot | RecordReboot | RecordPower
     | Pause | Resume | Suspend | ResumeSuspended | Rebuild | Resize | Snapshot | Destroy
-    | ClearError
+    | ClearError | CreateFromVolume | RecordRebuild | RecordResize
 )
 
 
@@ -207,24 +241,51 @@ def plan(desired: contract.Desired | Sequence[contract.DesiredServer], host: Hos
     actions: list[Action] = [Destroy(i.id) for i in host.instances if i.id not in wanted]
     have = {i.id: i for i in host.instances}
     for server in servers:
-        actions += _plan_server(server, have.get(server["id"]), host.images)
+        actions += _plan_server(server, have.get(server["id"]), host.images, host.volumes)
     return actions
 
 
+def root_volume(d: contract.DesiredServer) -> str | None:
+    """The volume a server boots from: its boot_index-0 volume, else its first; None when it
+    boots from its image (or lists no volume)."""
+    if d["image"] is not None:
+        return None
+    volumes = d.get("volumes", [])
+    root = next((v for v in volumes if v["boot_index"] == 0), volumes[0] if volumes else None)
+    return root["volume_id"] if root is not None else None
+
+
+def waiting_for_volume(d: contract.DesiredServer, i: Instance | None,
+                       volumes: frozenset[str]) -> bool:
+    """A server booted from a volume that is not built yet waits for its root volume to be on
+    the host (being made from its image, say)."""
+    if d["image"] is not None or (i is not None and i.has_disk):
+        return False
+    root = root_volume(d)
+    return root is None or root not in volumes
+
+
 def _plan_server(d: contract.DesiredServer, i: Instance | None,
-                 cache: frozenset[str]) -> list[Action]:
+                 cache: frozenset[str], volumes: frozenset[str]) -> list[Action]:
     sid = d["id"]
     images = set(cache)  # grows as this plan fetches, so an image is fetched once
     if i is not None and i.error and not _recovers(d, i):
         return _snapshots(d, i)
+    if waiting_for_volume(d, i, volumes):
+        return []
     actions: list[Action] = [ClearError(sid)] if i is not None and i.error else []
     if i is None or not i.has_disk:
         # A new server, or one whose disk creation failed before: build it, bring it to power.
         if i is not None:
             actions += _to_stopped(sid, i.state)
-        actions += _ensure_image(d, images)
-        actions.append(CreateDisk(sid, d["image"], d["root_gb"], d["reboot_seq"],
-                                  d["rebuild_seq"], d["resize_seq"]))
+        image = d["image"]
+        if image is None:
+            actions.append(CreateFromVolume(sid, root_volume(d) or "", d["reboot_seq"],
+                                            d["rebuild_seq"], d["resize_seq"]))
+        else:
+            actions += _ensure_image(d, images)
+            actions.append(CreateDisk(sid, image, d["root_gb"], d["reboot_seq"],
+                                      d["rebuild_seq"], d["resize_seq"]))
         actions += _snapshots(d, None)
         actions += _power(d, "stopped", d["power"], images)
         return actions + [RecordPower(sid, d["power_seq"])]
@@ -234,12 +295,19 @@ def _plan_server(d: contract.DesiredServer, i: Instance | None,
     restarted = False
     if d["rebuild_seq"] > i.rebuild_seq:
         actions += _to_stopped(sid, state)
-        actions += _ensure_image(d, images)
-        actions.append(Rebuild(sid, d["image"], d["root_gb"], d["rebuild_seq"]))
+        image = d["image"]
+        if image is None:
+            actions.append(RecordRebuild(sid, d["rebuild_seq"]))
+        else:
+            actions += _ensure_image(d, images)
+            actions.append(Rebuild(sid, image, d["root_gb"], d["rebuild_seq"]))
         state, restarted = "stopped", True
     if d["resize_seq"] > i.resize_seq:
         actions += _to_stopped(sid, state)
-        actions.append(Resize(sid, d["root_gb"], d["resize_seq"]))
+        if d["image"] is None:
+            actions.append(RecordResize(sid, d["resize_seq"]))
+        else:
+            actions.append(Resize(sid, d["root_gb"], d["resize_seq"]))
         state, restarted = "stopped", True
     if d["reboot_seq"] > i.reboot_seq:
         if restarted or state == "stopped":
@@ -264,12 +332,12 @@ def consumed(actions: Sequence[Action]) -> dict[str, int]:
     seqs: dict[str, int] = {}
     for action in actions:
         match action:
-            case CreateDisk():
+            case CreateDisk() | CreateFromVolume():
                 seqs.update(reboot_seq=action.reboot_seq, rebuild_seq=action.rebuild_seq,
                             resize_seq=action.resize_seq)
-            case Rebuild(seq=seq):
+            case Rebuild(seq=seq) | RecordRebuild(seq=seq):
                 seqs["rebuild_seq"] = seq
-            case Resize(seq=seq):
+            case Resize(seq=seq) | RecordResize(seq=seq):
                 seqs["resize_seq"] = seq
             case Reboot(seq=seq) | RecordReboot(seq=seq):
                 seqs["reboot_seq"] = seq
@@ -295,6 +363,8 @@ def _start(d: contract.DesiredServer) -> Start:
 
 def _ensure_image(d: contract.DesiredServer, images: set[str]) -> list[Action]:
     image = d["image"]
+    if image is None:
+        return []
     needed = {image["id"]} | {image[part]["id"] for part in ("kernel", "ramdisk") if part in image}
     if needed <= images:
         return []

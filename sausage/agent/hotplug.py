@@ -1,0 +1,158 @@
+"""Devices of running servers: which NICs and volumes QEMU has, and making them the desired ones.
+
+Used by the agent loop (``sausage.agent.loop``): each iteration it asks QEMU which volumes the
+servers have (``attached``), asks ``due`` what a running server's hotplug job must change, runs
+``sync`` for it on a worker thread under the server's lock, and reports the failures
+(``nic_messages``, ``volume_failures``). A failure is tried again after a while (``NIC_RETRY``,
+``VOLUME_RETRY``). The volume reconciler grows volumes in use through ``resize_live``. The QMP
+work itself is in ``drivers/nics.py`` and ``drivers/blockdevs.py``.
+"""
+
+from __future__ import annotations
+
+import logging
+import pathlib
+import time
+from collections.abc import Iterable, Mapping
+
+from sausage.agent.drivers import blockdevs, nics, qemu
+
+__all__ = ["Hotplug", "NIC_RETRY", "VOLUME_RETRY"]
+
+log = logging.getLogger("sausage.agent")
+
+NIC_RETRY = 60.0  # seconds before a failed NIC hotplug is tried again
+VOLUME_RETRY = 60.0  # seconds before a failed volume attach or detach is tried again
+
+
+class Hotplug:
+    def __init__(self, driver: qemu.QemuDriver) -> None:
+        self.driver = driver
+        # server id → the taps its running QEMU has (absent: not known, ask QEMU)
+        self._plugged: dict[str, tuple[str, ...]] = {}
+        self._nic_errors: dict[str, tuple[float, str]] = {}  # server id → (retry at, message)
+        # server id → (retry at, volume id → why its attach or detach failed)
+        self._volume_errors: dict[str, tuple[float, dict[str, str]]] = {}
+
+    # -- observing ---------------------------------------------------------------------------------
+    def attached(self, statuses: Iterable[qemu.Status]) -> dict[str, list[str]]:
+        """server id → the volumes its QEMU has, for the servers whose QEMU answers."""
+        found: dict[str, list[str]] = {}
+        for status in statuses:
+            if status.pid is None or status.problem is not None:
+                continue
+            try:
+                found[status.id] = blockdevs.attached(self._sock(status.id))
+            except qemu.DriverError:
+                pass  # exited meanwhile, or still starting: nothing to say this time
+        return found
+
+    def started(self, server_id: str, boot: qemu.Boot) -> None:
+        """QEMU was (re)started with ``boot``'s devices."""
+        self._plugged[server_id] = tuple(n.tap for n in boot.nics)
+
+    def stopped(self, server_id: str) -> None:
+        self._plugged.pop(server_id, None)
+
+    # -- deciding ----------------------------------------------------------------------------------
+    def due(self, status: qemu.Status, wanted: tuple[qemu.Nic, ...],
+            disks: tuple[qemu.Disk, ...], attached: list[str] | None
+            ) -> tuple[tuple[qemu.Nic, ...] | None, tuple[qemu.Disk, ...] | None]:
+        """What a hotplug job of a running or paused server must make QEMU have: (NICs or None,
+        volumes or None); (None, None) when nothing."""
+        now = time.monotonic()
+        sid = status.id
+        nics_due = self._plugged.get(sid) != tuple(n.tap for n in wanted)
+        failed = self._nic_errors.get(sid)
+        if failed is not None and failed[0] > now:
+            nics_due = False
+        disks_due = False
+        # Only a running guest releases a disk (ACPI): a paused one keeps it until resumed.
+        if status.state == "running" and attached is not None \
+                and self._volume_errors.get(sid, (0.0, {}))[0] <= now:
+            disks_due = set(attached) != {disk.volume_id for disk in disks}
+        return (wanted if nics_due else None), (disks if disks_due else None)
+
+    # -- acting (worker thread) --------------------------------------------------------------------
+    def sync(self, server_id: str, wanted: tuple[qemu.Nic, ...] | None,
+             disks: tuple[qemu.Disk, ...] | None) -> None:
+        """Plug and unplug NICs (unless ``wanted`` is None) and volumes (unless ``disks`` is
+        None) of a running server, under its lock. Volumes are plugged in the desired order:
+        attach order is device order."""
+        try:
+            with self.driver.lock(server_id):
+                if self.driver.pid(server_id) is None:
+                    self._plugged.pop(server_id, None)
+                    return
+                if wanted is not None:
+                    self._sync_nics(server_id, wanted)
+                if disks is not None:
+                    self._sync_volumes(server_id, disks)
+        except qemu.DriverError as e:  # the lock itself
+            log.error("server %s: %s", server_id, e.message)
+
+    def _sync_nics(self, server_id: str, wanted: tuple[qemu.Nic, ...]) -> None:
+        try:
+            plugged, unplugged = nics.sync(self._sock(server_id), wanted)
+            self._plugged[server_id] = tuple(n.tap for n in wanted)
+            self._nic_errors.pop(server_id, None)
+            if plugged or unplugged:
+                log.info("server %s: NICs plugged %s, unplugged %s", server_id,
+                         plugged or "-", unplugged or "-")
+        except qemu.DriverError as e:
+            log.error("server %s: NIC hotplug failed: %s", server_id, e.message)
+            self._nic_errors[server_id] = (time.monotonic() + NIC_RETRY,
+                                           f"server {server_id}: NIC hotplug: {e.message}")
+
+    def _sync_volumes(self, server_id: str, disks: tuple[qemu.Disk, ...]) -> None:
+        errors: dict[str, str] = {}
+        try:
+            plugged, unplugged = blockdevs.sync(self._sock(server_id), disks, errors)
+        except qemu.DriverError as e:  # QEMU could not even be asked
+            log.error("server %s: volume hotplug failed: %s", server_id, e.message)
+            self._volume_errors[server_id] = (time.monotonic() + VOLUME_RETRY, {})
+            return
+        if plugged or unplugged:
+            log.info("server %s: volumes attached %s, detached %s", server_id,
+                     plugged or "-", unplugged or "-")
+        for volume_id, message in errors.items():
+            log.error("server %s: volume %s: %s", server_id, volume_id, message)
+        if errors:
+            self._volume_errors[server_id] = (time.monotonic() + VOLUME_RETRY, errors)
+        else:
+            self._volume_errors.pop(server_id, None)
+
+    def resize_live(self, volume_id: str, size_bytes: int) -> bool:
+        """Grow a volume a running QEMU of ours has open, through that QEMU (the guest sees the
+        new size); False when none has it (the backend grows it itself). Called by the volume
+        reconciler's workers. Raises DriverError when QEMU refuses."""
+        for sid in self.driver.server_ids():
+            if self.driver.pid(sid) is None:
+                continue
+            try:
+                if volume_id not in blockdevs.attached(self._sock(sid)):
+                    continue
+            except qemu.DriverError:
+                continue
+            blockdevs.resize(self._sock(sid), volume_id, size_bytes)
+            log.info("server %s: volume %s grown live to %d bytes", sid, volume_id, size_bytes)
+            return True
+        return False
+
+    # -- reporting ---------------------------------------------------------------------------------
+    def nic_messages(self, servers: Mapping[str, object]) -> list[str]:
+        """The NIC hotplug failures of the desired ``servers``, for the operator."""
+        return [m for sid, (_, m) in self._nic_errors.items() if sid in servers]
+
+    def volume_failures(self, server_id: str) -> dict[str, str]:
+        """volume id → why its last attach or detach on the server failed."""
+        return self._volume_errors.get(server_id, (0.0, {}))[1]
+
+    def forget(self, keep: Iterable[str]) -> None:
+        """Drop what is remembered of servers no longer desired."""
+        kept = set(keep)
+        for sid in [s for s in self._volume_errors if s not in kept]:
+            del self._volume_errors[sid]
+
+    def _sock(self, server_id: str) -> pathlib.Path:
+        return self.driver.dir(server_id) / "qmp.sock"
