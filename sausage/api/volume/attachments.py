@@ -16,7 +16,7 @@ from sausage import errors
 from sausage.api import wire
 from sausage.api.volume import common
 from sausage.services.context import Context
-from sausage.services.volume import attachments as svc
+from sausage.services.volume import cinder_attachments as svc
 
 __all__ = ["ROUTES"]
 

@@ -312,9 +312,8 @@ def realize(s: Session, ctx: Context, server: m.Server, p: Plan) -> None:
         taken.add(device)
         row = attachments.new_row(volume, server, device, boot_index=b.boot_index,
                                   delete_on_termination=b.delete_on_termination)
+        attachments.claim(s, volume, "attaching")
         s.add(row)
-        if volume.status == "available":
-            volume.status = "attaching"
         s.flush()
     hosts.bump(s, server.host_id)
 

@@ -16,7 +16,7 @@ rows in ``attaching``/``attached`` (``server_volumes``) and its reports move the
   ``delete_on_termination`` volumes are then deleted.
 
 The ``file`` backend is local to its host: a volume attaches only to servers on the host that
-holds it.
+holds it. Cinder's attachments API over the same rows is in ``cinder_attachments``.
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session
 
 from sausage import errors
@@ -39,8 +39,8 @@ from sausage.services.volume import policy
 
 __all__ = ["attach", "detach", "force_detach", "server_volumes", "waiting_servers",
            "fold_servers", "release_server", "of_servers", "of_volumes", "bootable_root",
-           "ATTACHABLE_STATES", "new_row", "next_device", "create", "get", "listing", "update",
-           "complete", "remove", "volume_for_attach"]
+           "ATTACHABLE_STATES", "PLUGGED", "new_row", "next_device", "volume_for_attach", "claim",
+           "visible_volume", "rows_of_server", "settle", "drop", "bump_hosts"]
 
 # Nova's check_instance_state for attach_volume/detach_volume (the vm_states we have).
 ATTACHABLE_STATES = ("active", "paused", "stopped", "resized")
@@ -49,7 +49,7 @@ PLUGGED = ("attaching", "attached")
 _DEVICE = re.compile(r"^(/dev/)?(x?[vsh]d)([a-z]+)$")
 
 
-def _volume(s: Session, ctx: Context, volume_id: str) -> vm.Volume:
+def visible_volume(s: Session, ctx: Context, volume_id: str) -> vm.Volume:
     row = s.get(vm.Volume, volume_id)
     if row is None or not policy.visible(ctx, row.project_id):
         raise errors.NotFound(f"Volume {volume_id} could not be found.")
@@ -63,7 +63,7 @@ def _server_state(server: cm.Server, action: str) -> None:
         raise errors.Conflict(f"Cannot '{action}' instance {server.id} while it is in {state}")
 
 
-def _rows_of_server(s: Session, server_id: str) -> list[vm.VolumeAttachment]:
+def rows_of_server(s: Session, server_id: str) -> list[vm.VolumeAttachment]:
     return list(s.scalars(select(vm.VolumeAttachment).where(
         vm.VolumeAttachment.instance_uuid == server_id)
         .order_by(vm.VolumeAttachment.created_at, vm.VolumeAttachment.id)))
@@ -91,7 +91,7 @@ def volume_for_attach(s: Session, ctx: Context, volume_id: str,
                       host_id: str | None) -> vm.Volume:
     """The volume ``volume_id``, checked attachable to a server on ``host_id``: visible,
     ``available`` (or ``in-use`` and multiattach) and held by that host's local backend."""
-    volume = _volume(s, ctx, volume_id)
+    volume = visible_volume(s, ctx, volume_id)
     if not (volume.status == "available"
             or (volume.multiattach and volume.status == "in-use")):
         raise errors.BadRequest(f"Invalid volume: volume '{volume_id}' status must be "
@@ -101,6 +101,20 @@ def volume_for_attach(s: Session, ctx: Context, volume_id: str,
             f"Volume {volume_id} is stored by the 'file' backend of another host than the "
             f"server's: a file-backed volume attaches only to servers on its own host.")
     return volume
+
+
+def claim(s: Session, volume: vm.Volume, status: str) -> None:
+    """Move an ``available`` volume to ``status`` with one conditional UPDATE, so two
+    concurrent attaches never both take it (an in-use multiattach volume keeps its status)."""
+    if volume.status != "available":
+        return
+    result = s.execute(sql_update(vm.Volume).where(
+        vm.Volume.id == volume.id, vm.Volume.status == "available")
+        .values(status=status, updated_at=utcnow()))
+    if not result.rowcount:  # type: ignore[attr-defined]
+        raise errors.BadRequest(f"Invalid volume: volume '{volume.id}' status must be "
+                                f"'available'. Currently in 'attaching'")
+    volume.status = status
 
 
 def new_row(volume: vm.Volume, server: cm.Server, device: str, *, status: str = "attaching",
@@ -114,7 +128,7 @@ def new_row(volume: vm.Volume, server: cm.Server, device: str, *, status: str = 
         delete_on_termination=delete_on_termination)
 
 
-def _bump(s: Session, *host_ids: str | None) -> None:
+def bump_hosts(s: Session, *host_ids: str | None) -> None:
     from sausage.services.compute import hosts
 
     for host_id in {h for h in host_ids if h}:
@@ -132,8 +146,8 @@ def attach(s: Session, ctx: Context, server: cm.Server, volume_id: str,
     """POST /servers/{id}/os-volume_attachments: reserve a device and ask the host to
     hot-plug the volume. ``server`` is already checked writable by the caller."""
     _server_state(server, "attach_volume")
-    volume = _volume(s, ctx, volume_id)
-    rows = _rows_of_server(s, server.id)
+    volume = visible_volume(s, ctx, volume_id)
+    rows = rows_of_server(s, server.id)
     if any(r.volume_id == volume_id for r in rows):
         raise errors.BadRequest(f"Invalid volume: volume {volume_id} is already attached to "
                                 f"instance {server.id}")
@@ -142,12 +156,11 @@ def attach(s: Session, ctx: Context, server: cm.Server, volume_id: str,
         raise errors.Conflict(f"Instance {server.id} has no host to attach volumes on.")
     taken = {r.mountpoint for r in rows if r.mountpoint}
     row = new_row(volume, server, next_device(taken, device))
+    claim(s, volume, "attaching")
     s.add(row)
-    volume.status = "attaching" if volume.status == "available" else volume.status
-    volume.updated_at = utcnow()
     _record(s, ctx, server, "attach_volume")
     s.flush()
-    _bump(s, server.host_id, volume.host_id)
+    bump_hosts(s, server.host_id, volume.host_id)
     return row
 
 
@@ -168,10 +181,10 @@ def detach(s: Session, ctx: Context, server: cm.Server, volume_id: str) -> None:
     row.attach_status, row.updated_at = "detaching", utcnow()
     volume.status, volume.updated_at = "detaching", utcnow()
     _record(s, ctx, server, "detach_volume")
-    _bump(s, server.host_id, volume.host_id)
+    bump_hosts(s, server.host_id, volume.host_id)
 
 
-def _settle(s: Session, volume: vm.Volume) -> None:
+def settle(s: Session, volume: vm.Volume) -> None:
     """The volume's status from the attachments it still has."""
     s.flush()
     left = list(s.scalars(select(vm.VolumeAttachment.attach_status).where(
@@ -193,7 +206,7 @@ def _settle(s: Session, volume: vm.Volume) -> None:
     volume.updated_at = utcnow()
 
 
-def _drop(s: Session, rows: Sequence[vm.VolumeAttachment]) -> list[str]:
+def drop(s: Session, rows: Sequence[vm.VolumeAttachment]) -> list[str]:
     """Delete ``rows`` and settle their volumes; returns the volumes to delete
     (delete_on_termination)."""
     doomed: list[str] = []
@@ -206,7 +219,7 @@ def _drop(s: Session, rows: Sequence[vm.VolumeAttachment]) -> list[str]:
     for volume_id in sorted(volume_ids):
         volume = s.get(vm.Volume, volume_id)
         if volume is not None:
-            _settle(s, volume)
+            settle(s, volume)
     return doomed
 
 
@@ -232,8 +245,8 @@ def force_detach(s: Session, ctx: Context, volume: vm.Volume,
                               f"attachment_id = {attachment_id}.")
     server_ids = [r.instance_uuid for r in rows if r.instance_uuid]
     hosts = set(s.scalars(select(cm.Server.host_id).where(cm.Server.id.in_(server_ids))))
-    _drop(s, rows)
-    _bump(s, volume.host_id, *hosts)
+    drop(s, rows)
+    bump_hosts(s, volume.host_id, *hosts)
 
 
 def server_volumes(s: Session, server_ids: list[str]) -> dict[str, list[contract.ServerVolume]]:
@@ -355,7 +368,7 @@ def fold_servers(s: Session, host: cm.Host,
         if row.attach_status == "attaching":
             if volume.id in failed and row.boot_index != 0:
                 _fail_event(s, srv, "attach_volume", failed[volume.id])
-                _drop(s, [row])
+                drop(s, [row])
                 changed = True
             elif volume.id in listed:
                 row.attach_status, row.attach_time = "attached", now
@@ -370,9 +383,9 @@ def fold_servers(s: Session, host: cm.Host,
                 changed = True
             elif volume.id not in listed:
                 row.detach_time = now
-                _drop(s, [row])
+                drop(s, [row])
     if gone:
-        _delete_volumes(s, _drop(s, gone))
+        _delete_volumes(s, drop(s, gone))
     return changed
 
 
@@ -380,11 +393,11 @@ def release_server(s: Session, server: cm.Server) -> None:
     """The server is being deleted: its volumes are unplugged with it. Rows go (and
     delete_on_termination volumes are deleted) once its host reports the server gone, or at
     once when it has no host."""
-    rows = _rows_of_server(s, server.id)
+    rows = rows_of_server(s, server.id)
     if not rows:
         return
     if server.host_id is None:
-        _delete_volumes(s, _drop(s, rows))
+        _delete_volumes(s, drop(s, rows))
         return
     now = utcnow()
     for row in rows:
@@ -392,144 +405,3 @@ def release_server(s: Session, server: cm.Server) -> None:
         volume = s.get(vm.Volume, row.volume_id)
         if volume is not None and volume.status in ("in-use", "attaching", "available"):
             volume.status, volume.updated_at = "detaching", now
-
-
-# -- Cinder's attachments API (3.27+) ----------------------------------------------------------
-
-
-def get(s: Session, ctx: Context, attachment_id: str) -> vm.VolumeAttachment:
-    row = s.get(vm.VolumeAttachment, attachment_id)
-    if row is None or not policy.visible(ctx, row.project_id):
-        raise errors.NotFound(f"Volume attachment could not be found with filter: "
-                              f"attachment_id = {attachment_id}.")
-    return row
-
-
-def listing(s: Session, ctx: Context, filters: Mapping[str, str]) -> list[vm.VolumeAttachment]:
-    all_tenants = ctx.is_admin and filters.get("all_tenants", "0").lower() in (
-        "1", "true", "yes", "on")
-    query = select(vm.VolumeAttachment)
-    if not all_tenants:
-        query = query.where(vm.VolumeAttachment.project_id == (ctx.project_id or ""))
-    for name, column in (("volume_id", vm.VolumeAttachment.volume_id),
-                         ("instance_id", vm.VolumeAttachment.instance_uuid),
-                         ("status", vm.VolumeAttachment.attach_status),
-                         ("attach_status", vm.VolumeAttachment.attach_status)):
-        if name in filters:
-            query = query.where(column == filters[name])
-    if "marker" in filters:
-        marker = s.get(vm.VolumeAttachment, filters["marker"])
-        if marker is None or not policy.visible(ctx, marker.project_id):
-            raise errors.NotFound(f"Marker {filters['marker']} could not be found.")
-        query = query.where(
-            (vm.VolumeAttachment.created_at < marker.created_at)
-            | ((vm.VolumeAttachment.created_at == marker.created_at)
-               & (vm.VolumeAttachment.id < marker.id)))
-    limit = 1000
-    if "limit" in filters:
-        try:
-            limit = int(filters["limit"])
-        except ValueError as e:
-            raise errors.BadRequest("limit must be an integer") from e
-        if limit < 0:
-            raise errors.BadRequest("limit must be >= 0")
-    return list(s.scalars(query.order_by(vm.VolumeAttachment.created_at.desc(),
-                                         vm.VolumeAttachment.id.desc()).limit(min(limit, 1000))))
-
-
-def _server_of(s: Session, instance_uuid: str | None) -> cm.Server | None:
-    if not instance_uuid:
-        return None
-    srv = s.get(cm.Server, instance_uuid)
-    return None if srv is None or srv.deleted else srv
-
-
-def create(s: Session, ctx: Context, volume_id: str, instance_uuid: str | None,
-           connector: dict[str, Any] | None, mode: str | None = None) -> vm.VolumeAttachment:
-    """POST /attachments: reserve the volume (no connector) or start attaching it."""
-    volume = _volume(s, ctx, volume_id)
-    policy.enforce_write(ctx, volume.project_id, "volume:attachment_create")
-    if instance_uuid is not None and s.scalars(select(vm.VolumeAttachment.id).where(
-            vm.VolumeAttachment.volume_id == volume_id,
-            vm.VolumeAttachment.instance_uuid == instance_uuid)).first():
-        raise errors.BadRequest(f"Invalid volume: volume {volume_id} already has an "
-                                f"attachment to instance {instance_uuid}.")
-    if not (volume.status in ("available", "reserved") and not s.scalars(select(
-            vm.VolumeAttachment.id).where(vm.VolumeAttachment.volume_id == volume_id)).first()
-            or volume.multiattach and volume.status in ("in-use", "reserved")):
-        raise errors.BadRequest(f"Invalid volume: Volume {volume_id} status must be available "
-                                f"or downloading to reserve, but the current status is "
-                                f"{volume.status}.")
-    srv = _server_of(s, instance_uuid)
-    if srv is not None and volume.backend == "file" and srv.host_id != volume.host_id:
-        raise errors.Conflict(
-            f"Volume {volume_id} is stored by the 'file' backend of another host than "
-            f"instance {instance_uuid}: a file-backed volume attaches only to servers on its "
-            f"own host.")
-    row = vm.VolumeAttachment(
-        id=str(uuid.uuid4()), volume_id=volume.id, project_id=volume.project_id,
-        instance_uuid=instance_uuid, attach_status="reserved",
-        attach_mode=mode or ("ro" if volume.readonly else "rw"))
-    if srv is not None:
-        taken = {r.mountpoint for r in _rows_of_server(s, srv.id) if r.mountpoint}
-        row.mountpoint = next_device(taken, None)
-    s.add(row)
-    if volume.status == "available":
-        volume.status = "reserved"
-    volume.updated_at = utcnow()
-    s.flush()
-    if connector is not None:
-        update(s, ctx, row.id, connector)
-    return row
-
-
-def update(s: Session, ctx: Context, attachment_id: str,
-           connector: dict[str, Any]) -> vm.VolumeAttachment:
-    """PUT /attachments/{id}: the connector is known; the volume is being attached."""
-    row = get(s, ctx, attachment_id)
-    policy.enforce_write(ctx, row.project_id, "volume:attachment_update")
-    if row.attach_status not in ("reserved", "attaching", "attached"):
-        raise errors.BadRequest(f"Invalid volume attachment: attachment {attachment_id} is "
-                                f"{row.attach_status}.")
-    volume = s.get(vm.Volume, row.volume_id)
-    row.connector = dict(connector)
-    if row.attach_status == "reserved":
-        row.attach_status = "attaching"
-        if volume is not None and volume.status in ("reserved", "available"):
-            volume.status = "attaching"
-        srv = _server_of(s, row.instance_uuid)
-        _bump(s, srv.host_id if srv else None)
-    row.updated_at = utcnow()
-    return row
-
-
-def complete(s: Session, ctx: Context, attachment_id: str) -> None:
-    """os-complete (3.44): the attachment is in use."""
-    row = get(s, ctx, attachment_id)
-    policy.enforce_write(ctx, row.project_id, "volume:attachment_complete")
-    now = utcnow()
-    row.attach_status, row.attach_time, row.updated_at = "attached", row.attach_time or now, now
-    volume = s.get(vm.Volume, row.volume_id)
-    if volume is not None:
-        _settle(s, volume)
-
-
-def remove(s: Session, ctx: Context, attachment_id: str) -> list[vm.VolumeAttachment]:
-    """DELETE /attachments/{id}: the volume's remaining attachments. A row plugged into a
-    server of ours is unplugged by its host first (``detaching``)."""
-    row = get(s, ctx, attachment_id)
-    policy.enforce_write(ctx, row.project_id, "volume:attachment_delete")
-    volume_id = row.volume_id
-    srv = _server_of(s, row.instance_uuid)
-    if srv is not None and srv.host_id and row.attach_status in PLUGGED:
-        if row.boot_index == 0:
-            raise errors.BadRequest("Can't detach root device volume")
-        row.attach_status, row.updated_at = "detaching", utcnow()
-        volume = s.get(vm.Volume, volume_id)
-        if volume is not None:
-            _settle(s, volume)
-        _bump(s, srv.host_id)
-    else:
-        _drop(s, [row])
-    return of_volumes(s, [volume_id], attached_only=False)[volume_id]
-
