@@ -126,13 +126,13 @@ async def image_file(request: Request) -> Response:
 
 async def _snapshot_upload(request: Request, image_id: str) -> Response:
     cloud = request.app.state.cloud
-    await _as_host(request, snapshots.check_upload, image_id)
+    disk_format = await _as_host(request, snapshots.check_upload, image_id)
     pending = await wire.in_thread(cloud.images.upload, image_id, None)
     try:
         async for chunk in request.stream():
             if chunk:
                 await wire.in_thread(pending.write, chunk)
-        written = await wire.in_thread(pending.finish, "qcow2")
+        written = await wire.in_thread(pending.finish, disk_format)
     except BaseException:
         await wire.in_thread(pending.abort)
         raise

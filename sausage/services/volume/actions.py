@@ -9,7 +9,6 @@ the volume's row and the host is bumped; its report brings the status back
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,7 +20,7 @@ from sausage.db.models.base import utcnow
 from sausage.services.compute import hosts
 from sausage.services.context import Context
 from sausage.services.image import images
-from sausage.services.volume import policy, quotas
+from sausage.services.volume import attachments, policy, quotas
 from sausage.services.volume import volumes as svc
 
 __all__ = ["extend", "set_bootable", "set_readonly", "upload_image", "reset_status",
@@ -137,8 +136,6 @@ def reset_status(s: Session, ctx: Context, volume_id: str, values: Mapping[str, 
 
 def force_detach(s: Session, ctx: Context, volume_id: str, attachment_id: str | None) -> None:
     """os-force_detach (admin): the attachments service ends the attachment."""
-    # Imported here: the attachments service may load after this module.
-    attachments: Any = importlib.import_module("sausage.services.volume.attachments")
     policy.enforce_admin(ctx, "volume_extension:volume_admin_actions:force_detach")
     row = svc.get(s, ctx, volume_id)
     attachments.force_detach(s, ctx, row, attachment_id)
