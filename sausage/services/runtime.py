@@ -19,6 +19,7 @@ from sausage.services.identity.tokens import TokenProvider
 from sausage.services.image import bootstrap as image_bootstrap
 from sausage.services.image.store import ImageStore
 from sausage.services.network import bootstrap as network_bootstrap
+from sausage.services.volume import types as volume_types
 
 __all__ = ["Cloud", "CatalogEntry"]
 
@@ -46,6 +47,7 @@ class Cloud:
             bootstrap.bootstrap(s, admin_password=admin_password, demo_password=demo_password,
                                 region=self.settings.region, catalog=catalog)
             flavors.ensure_defaults(s)
+            volume_types.default_type(s)  # made here, not racing in the first creates
         if self.settings.network_bootstrap:
             try:
                 with self.db.transaction() as s:

@@ -349,6 +349,18 @@ def test_snapshots_are_listed_newest_first_and_filtered(demo: Who,
     assert demo("GET", "/snapshots?unknown_filter=1").status_code == 200
 
 
+def test_from_3_22_snapshots_are_filtered_by_metadata(api: Api, vhost: VolumeHost,
+                                                     demo: Who) -> None:
+    vid = volume_on(api, vhost, demo.project_id)
+    tagged = made(demo, vhost, vid, metadata={"tier": "gold", "x": "1"})["id"]
+    made(demo, vhost, vid, metadata={"tier": "silver"})
+    query = "/snapshots?metadata={'tier': 'gold'}"
+    assert [s["id"] for s in demo("GET", query, version="3.22").json()["snapshots"]] == [tagged]
+    assert len(demo("GET", query, version="3.21").json()["snapshots"]) == 2
+    r = demo("GET", "/snapshots?metadata=[1", version="3.22")
+    assert r.status_code == 400
+
+
 def test_snapshots_are_sorted_and_paged(demo: Who, three: list[dict[str, Any]]) -> None:
     def names(query: str) -> list[str]:
         r = demo("GET", f"/snapshots{query}")

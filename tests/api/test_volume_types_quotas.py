@@ -197,7 +197,9 @@ def test_a_private_type_is_seen_only_by_projects_given_access(admin: Who, demo: 
 
 def test_admins_filter_types_by_is_public(admin: Who) -> None:
     make_type(admin, "hidden", **{"os-volume-type-access:is_public": False})
-    names = lambda q: [t["name"] for t in admin("GET", f"/types{q}").json()["volume_types"]]  # noqa: E731
+    def names(query: str) -> list[str]:
+        return [t["name"] for t in admin("GET", f"/types{query}").json()["volume_types"]]
+
     assert names("?is_public=false") == ["hidden"]
     assert names("?is_public=true") == ["__DEFAULT__"]
     assert names("?is_public=None") == ["__DEFAULT__", "hidden"]

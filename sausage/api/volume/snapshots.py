@@ -61,6 +61,8 @@ async def detail(request: Request) -> Response:
 
 async def _listing(request: Request, *, detail: bool) -> Response:
     filters = dict(request.query_params)
+    if not common.at_least(request, 3, 22):
+        filters.pop("metadata", None)  # the metadata filter came with 3.22
     page, more = await wire.call(request, svc.listing, filters)
     items = [render(request, v, detail=detail) for v in page]
     path = "snapshots/detail" if detail else "snapshots"

@@ -10,12 +10,14 @@ ever held (its volume has no host, or making it failed) goes at once.
 
 from __future__ import annotations
 
+import ast
 import dataclasses
+import json
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, false, func, or_, select
+from sqlalchemy import Select, and_, delete, exists, false, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -24,7 +26,7 @@ from sausage.db.models import volume as vm
 from sausage.db.models.base import utcnow
 from sausage.services.compute import hosts
 from sausage.services.context import Context
-from sausage.services.volume import policy, quotas
+from sausage.services.volume import policy, quotas, volumes
 from sausage.services.volume.types import parse_bool
 
 __all__ = ["SnapshotView", "get", "create", "listing", "views", "update", "delete_snapshot",
@@ -35,10 +37,11 @@ __all__ = ["SnapshotView", "get", "create", "listing", "views", "update", "delet
 # which is what os-force_delete is for.
 RESETTABLE = ("available", "error", "creating", "error_deleting")
 _DELETABLE = ("available", "error")
-_SORT_KEYS: dict[str, Any] = {"id": vm.VolumeSnapshot.id, "created_at": vm.VolumeSnapshot.created_at,
-              "updated_at": vm.VolumeSnapshot.updated_at, "status": vm.VolumeSnapshot.status,
-              "size": vm.VolumeSnapshot.size, "volume_id": vm.VolumeSnapshot.volume_id,
-              "name": vm.VolumeSnapshot.name, "display_name": vm.VolumeSnapshot.name}
+_SORT_KEYS: dict[str, Any] = {
+    "id": vm.VolumeSnapshot.id, "created_at": vm.VolumeSnapshot.created_at,
+    "updated_at": vm.VolumeSnapshot.updated_at, "status": vm.VolumeSnapshot.status,
+    "size": vm.VolumeSnapshot.size, "volume_id": vm.VolumeSnapshot.volume_id,
+    "name": vm.VolumeSnapshot.name, "display_name": vm.VolumeSnapshot.name}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,35 +70,9 @@ def _for_change(s: Session, ctx: Context, snapshot_id: str, action: str) -> vm.V
     return row
 
 
-def _volume(s: Session, ctx: Context, volume_id: str) -> vm.Volume:
-    row = s.get(vm.Volume, volume_id) if volume_id else None
-    if row is None or not policy.visible(ctx, row.project_id):
-        raise errors.NotFound(f"Volume {volume_id} could not be found.")
-    return row
-
-
 def check_metadata(value: Any) -> dict[str, str]:
-    """User metadata: an object of string keys (1-255 characters) to strings (<= 255)."""
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise errors.BadRequest("Invalid input for field/attribute metadata. Value: "
-                                f"{value}. {value!r} is not of type 'object'")
-    out: dict[str, str] = {}
-    for key, item in value.items():
-        if not isinstance(item, str):
-            raise errors.BadRequest("Invalid input for field/attribute metadata. Value: "
-                                    f"{value}. {item!r} is not of type 'string'")
-        if not key:
-            raise errors.BadRequest("Invalid input received: Metadata property key blank.")
-        if len(key) > 255:
-            raise errors.BadRequest("Invalid input received: Metadata property key greater "
-                                    "than 255 characters.")
-        if len(item) > 255:
-            raise errors.BadRequest("Invalid input received: Metadata property value greater "
-                                    "than 255 characters.")
-        out[key] = item
-    return out
+    """User metadata, validated as the volumes' is (400 with Cinder's messages)."""
+    return volumes.check_metadata(value)
 
 
 def _text(value: Any, field: str, limit: int | None) -> str | None:
@@ -139,7 +116,7 @@ def create(s: Session, ctx: Context, values: Mapping[str, Any]) -> vm.VolumeSnap
                         "description", 255)
     meta = check_metadata(values.get("metadata"))
     force = parse_bool(values["force"], "force") if values.get("force") is not None else False
-    volume = _volume(s, ctx, volume_id)
+    volume = volumes.get(s, ctx, volume_id)
     policy.enforce_write(ctx, volume.project_id, "volume:create_snapshot")
     valid = ("available", "in-use") if force else ("available",)
     if volume.status not in valid:
@@ -237,6 +214,20 @@ def _integer(filters: Mapping[str, str], name: str) -> int | None:
     return value
 
 
+def _metadata_filter(text: str | None) -> dict[str, str]:
+    """The ``metadata`` filter: a dict as JSON or Python text (Tempest sends ``str(dict)``)."""
+    if not text:
+        return {}
+    for parse in (json.loads, ast.literal_eval):
+        try:
+            value = parse(text)
+        except (ValueError, SyntaxError):
+            continue
+        if isinstance(value, dict):
+            return {str(k): str(v) for k, v in value.items()}
+    raise errors.BadRequest(f"Invalid input received: Invalid filter metadata: {text}")
+
+
 def listing(s: Session, ctx: Context, filters: Mapping[str, str]
             ) -> tuple[list[SnapshotView], bool]:
     """The snapshots ``ctx`` may list, filtered (name, status, volume_id, metadata; admins:
@@ -245,10 +236,14 @@ def listing(s: Session, ctx: Context, filters: Mapping[str, str]
     query: Select[tuple[vm.VolumeSnapshot]] = select(vm.VolumeSnapshot)
     all_tenants = ctx.is_admin and parse_bool(filters.get("all_tenants", "false"),
                                               "all_tenants")
-    if not all_tenants:
-        query = query.where(vm.VolumeSnapshot.project_id == (ctx.project_id or ""))
-    elif filters.get("project_id"):
+    if ctx.is_admin and filters.get("project_id"):
         query = query.where(vm.VolumeSnapshot.project_id == filters["project_id"])
+    elif not all_tenants:
+        query = query.where(vm.VolumeSnapshot.project_id == (ctx.project_id or ""))
+    for key, value in _metadata_filter(filters.get("metadata")).items():
+        query = query.where(exists().where(vm.SnapshotMetadata.snapshot_id == vm.VolumeSnapshot.id,
+                                           vm.SnapshotMetadata.key == key,
+                                           vm.SnapshotMetadata.value == value))
     for key, column in (("name", vm.VolumeSnapshot.name), ("display_name", vm.VolumeSnapshot.name),
                         ("status", vm.VolumeSnapshot.status),
                         ("volume_id", vm.VolumeSnapshot.volume_id)):
