@@ -18,6 +18,7 @@ from sausage import errors
 from sausage.api import wire
 from sausage.api.volume import common
 from sausage.services.context import Context
+from sausage.services.volume import listing
 from sausage.services.volume import volumes as svc
 
 __all__ = ["ROUTES", "render", "parse_size"]
@@ -146,11 +147,11 @@ async def collection(request: Request) -> Response:
     detail = request.url.path.endswith("/detail")
     filters = wire.filters(request)
 
-    def listing(s: Session, ctx: Context) -> tuple[list[svc.VolumeView], bool, bool]:
-        views, more = svc.list_volumes(s, ctx, filters)
+    def page(s: Session, ctx: Context) -> tuple[list[svc.VolumeView], bool, bool]:
+        views, more = listing.list_volumes(s, ctx, filters)
         return views, more, ctx.is_admin
 
-    views, more, admin = await wire.call(request, listing)
+    views, more, admin = await wire.call(request, page)
     items = [render(request, v, admin) if detail else _brief(request, v) for v in views]
     return wire.json(common.paged(request, "volumes", items, more,
                                   "volumes/detail" if detail else "volumes"))
@@ -159,7 +160,7 @@ async def collection(request: Request) -> Response:
 async def summary(request: Request) -> Response:
     common.require_version(request, 3, 12)
     filters = wire.filters(request)
-    count, total, metadata = await wire.call(request, svc.summary, filters)
+    count, total, metadata = await wire.call(request, listing.summary, filters)
     body: dict[str, Any] = {"total_size": total, "total_count": count}
     if common.at_least(request, 3, 36):
         body["metadata"] = metadata

@@ -1,25 +1,24 @@
-"""Volumes (Cinder v3): make, show, list, update, delete, and their user metadata.
+"""Volumes (Cinder v3): make, show, update, delete, and their user metadata.
 
 Called by ``api/volume/volumes.py`` and by the compute side (boot from volume calls ``make``
 with the server's host). Making a volume writes its row (status ``creating``) on a volume host
 and bumps that host; the agent makes the data and its report moves the status on
 (``services/volume/desired.py``). Deleting marks it ``deleting``; the row goes when the host
-reports the data gone. Actions on a volume (extend, upload …) are in ``actions``.
+reports the data gone. Actions on a volume (extend, upload …) are in ``actions``; listings
+in ``listing``.
 """
 
 from __future__ import annotations
 
-import ast
 import dataclasses
-import json
 import math
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import and_, delete as sql_delete, exists, func, or_, select
+from sqlalchemy import delete as sql_delete
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import ColumnElement
 
 from sausage import errors
 from sausage.db.models import compute as cm
@@ -30,9 +29,9 @@ from sausage.services.context import Context
 from sausage.services.image import images
 from sausage.services.volume import desired, placement, policy, quotas, types
 
-__all__ = ["VolumeView", "get", "load_for_change", "make", "delete", "update", "list_volumes",
-           "summary", "views", "metadata_of", "check_metadata", "set_metadata",
-           "delete_metadata_item", "parse_bool", "DELETABLE", "NO_BACKEND", "GIB"]
+__all__ = ["VolumeView", "get", "load_for_change", "make", "delete", "update",
+           "views", "metadata_of", "check_metadata", "set_metadata", "delete_metadata_item",
+           "parse_bool", "DELETABLE", "NO_BACKEND", "GIB", "TRUE_WORDS"]
 
 GIB = 1 << 30
 NO_BACKEND = "No valid backend was found."
@@ -43,7 +42,7 @@ DELETE_REFUSED = (
     "group, have snapshots, awaiting a transfer, or be disassociated from snapshots after "
     "volume transfer.")
 # Cinder's bool_from_string.
-_TRUE = ("1", "t", "true", "on", "y", "yes")
+TRUE_WORDS = ("1", "t", "true", "on", "y", "yes")
 _FALSE = ("0", "f", "false", "off", "n", "no")
 
 
@@ -62,8 +61,8 @@ def parse_bool(value: Any, field: str) -> bool:
     """A boolean as Cinder takes it: true/false, or one of its strings; 400 otherwise."""
     if isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.strip().lower() in _TRUE + _FALSE:
-        return value.strip().lower() in _TRUE
+    if isinstance(value, str) and value.strip().lower() in TRUE_WORDS + _FALSE:
+        return value.strip().lower() in TRUE_WORDS
     raise errors.BadRequest(f"Invalid input for field/attribute {field}. Value: {value}. "
                             f"{value!r} is not a valid boolean.")
 
@@ -409,155 +408,3 @@ def delete_metadata_item(s: Session, ctx: Context, volume_id: str, key: str) -> 
     if not getattr(gone, "rowcount", 0):
         raise errors.NotFound("Metadata item was not found")
     row.updated_at = utcnow()
-
-
-# --- listing --------------------------------------------------------------------------------------
-
-SORT_KEYS = {"id": "id", "name": "name", "display_name": "name", "status": "status",
-             "size": "size", "availability_zone": "availability_zone",
-             "created_at": "created_at", "updated_at": "updated_at", "bootable": "bootable",
-             "description": "description", "display_description": "description"}
-NULLABLE = {"name": "", "description": ""}
-MAX_LIMIT = 1000
-
-
-def _sort(filters: Mapping[str, str]) -> list[tuple[str, str]]:
-    pairs: list[tuple[str, str]] = []
-    if filters.get("sort"):
-        for part in filters["sort"].split(","):
-            key, _, direction = part.strip().partition(":")
-            pairs.append((key.strip(), direction.strip() or "desc"))
-    elif filters.get("sort_key") or filters.get("sort_dir"):
-        keys = [k.strip() for k in filters.get("sort_key", "created_at").split(",") if k]
-        dirs = [d.strip() for d in filters.get("sort_dir", "desc").split(",") if d]
-        pairs = [(k, dirs[min(i, len(dirs) - 1)] if dirs else "desc")
-                 for i, k in enumerate(keys or ["created_at"])]
-    else:
-        pairs = [("created_at", "desc")]
-    order: list[tuple[str, str]] = []
-    for key, direction in pairs:
-        if key not in SORT_KEYS:
-            raise errors.BadRequest(f"Invalid input received: Invalid sort key {key}")
-        if direction.lower() not in ("asc", "desc"):
-            raise errors.BadRequest(f"Invalid input received: Unknown sort direction, must be "
-                                    f"'desc' or 'asc' (not {direction})")
-        order.append((SORT_KEYS[key], direction.lower()))
-    if "id" not in [k for k, _ in order]:
-        order.append(("id", order[-1][1]))
-    return order
-
-
-def _key(name: str) -> Any:
-    column = getattr(vm.Volume, name)
-    return func.coalesce(column, NULLABLE[name]) if name in NULLABLE else column
-
-
-def _marker_value(marker: vm.Volume, name: str) -> Any:
-    value = getattr(marker, name)
-    return NULLABLE.get(name) if value is None else value
-
-
-def _after(marker: vm.Volume, order: list[tuple[str, str]]) -> ColumnElement[bool]:
-    """Rows strictly after ``marker`` in the (key, direction) order: keyset paging."""
-    clauses: list[ColumnElement[bool]] = []
-    for i, (name, direction) in enumerate(order):
-        equal_before = [_key(k) == _marker_value(marker, k) for k, _ in order[:i]]
-        value = _marker_value(marker, name)
-        step = _key(name) > value if direction == "asc" else _key(name) < value
-        clauses.append(and_(*equal_before, step))
-    return or_(*clauses)
-
-
-def _int(filters: Mapping[str, str], name: str) -> int | None:
-    if name not in filters:
-        return None
-    try:
-        value = int(filters[name])
-    except ValueError as e:
-        raise errors.BadRequest(f"{name} param must be an integer") from e
-    if value < 0:
-        raise errors.BadRequest(f"{name} param must be positive")
-    return value
-
-
-def _metadata_filter(text: str) -> dict[str, str]:
-    """The ``metadata`` filter: a dict as Python's or JSON's text (Tempest sends str(dict))."""
-    for parse in (json.loads, ast.literal_eval):
-        try:
-            value = parse(text)
-        except (ValueError, SyntaxError):
-            continue
-        if isinstance(value, dict):
-            return {str(k): str(v) for k, v in value.items()}
-    raise errors.BadRequest(f"Invalid input received: Invalid filter metadata: {text}")
-
-
-def _scope(ctx: Context, filters: Mapping[str, str]) -> ColumnElement[bool] | None:
-    """Which projects' volumes a listing covers (None: all)."""
-    all_tenants = ctx.is_admin and filters.get("all_tenants", "0").lower() in _TRUE
-    if ctx.is_admin and "project_id" in filters:
-        return vm.Volume.project_id == filters["project_id"]
-    if all_tenants:
-        return None
-    return vm.Volume.project_id == (ctx.project_id or "")
-
-
-def _filtered(ctx: Context, filters: Mapping[str, str]) -> Any:
-    query = select(vm.Volume)
-    scope = _scope(ctx, filters)
-    if scope is not None:
-        query = query.where(scope)
-    name = filters.get("name", filters.get("display_name"))
-    if name is not None:
-        query = query.where(vm.Volume.name == name)
-    for field in ("status", "availability_zone"):
-        if field in filters:
-            query = query.where(getattr(vm.Volume, field) == filters[field])
-    if "bootable" in filters:
-        query = query.where(vm.Volume.bootable.is_(filters["bootable"].lower() in _TRUE))
-    size = _int(filters, "size")
-    if size is not None:
-        query = query.where(vm.Volume.size == size)
-    if "metadata" in filters:
-        for key, value in _metadata_filter(filters["metadata"]).items():
-            query = query.where(exists().where(
-                vm.VolumeMetadata.volume_id == vm.Volume.id, vm.VolumeMetadata.key == key,
-                vm.VolumeMetadata.value == value))
-    return query
-
-
-def list_volumes(s: Session, ctx: Context, filters: Mapping[str, str]
-                 ) -> tuple[list[VolumeView], bool]:
-    """One page of the volumes ``ctx`` sees, and whether a next page link is due (the page
-    is full, as Cinder decides). Raises BadRequest (paging, sort), NotFound (marker)."""
-    query = _filtered(ctx, filters)
-    order = _sort(filters)
-    limit = _int(filters, "limit")
-    offset = _int(filters, "offset")
-    if filters.get("marker"):
-        marker = s.get(vm.Volume, filters["marker"])
-        if marker is None or not policy.visible(ctx, marker.project_id):
-            raise errors.NotFound(f"Marker {filters['marker']} could not be found.")
-        query = query.where(_after(marker, order))
-    for key, direction in order:
-        query = query.order_by(_key(key).asc() if direction == "asc" else _key(key).desc())
-    page = min(limit, MAX_LIMIT) if limit is not None else MAX_LIMIT
-    if offset:
-        query = query.offset(offset)
-    rows = list(s.scalars(query.limit(page)))
-    return views(s, rows), bool(rows) and len(rows) == page
-
-
-def summary(s: Session, ctx: Context, filters: Mapping[str, str]
-            ) -> tuple[int, int, dict[str, list[str]]]:
-    """GET /volumes/summary (3.12): how many volumes, their GiB, their metadata values."""
-    query = _filtered(ctx, filters).subquery()
-    count, total = s.execute(select(func.count(), func.coalesce(func.sum(query.c.size), 0))
-                             ).one()
-    merged: dict[str, list[str]] = {}
-    for key, value in s.execute(select(vm.VolumeMetadata.key, vm.VolumeMetadata.value).where(
-            vm.VolumeMetadata.volume_id.in_(select(query.c.id))).order_by(
-            vm.VolumeMetadata.key, vm.VolumeMetadata.value)):
-        if value not in merged.setdefault(key, []):
-            merged[key].append(value)
-    return int(count), int(total), merged

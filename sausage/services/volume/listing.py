@@ -1,0 +1,177 @@
+"""Volume listings (Cinder v3): ``GET /volumes`` and ``/volumes/detail`` with Cinder's filters
+(name, status, metadata, availability_zone, bootable, size; admins' all_tenants and
+project_id), sorting (``sort=key:dir,…`` or ``sort_key``/``sort_dir``) and limit/marker/offset
+paging, and ``/volumes/summary``.
+
+Called by ``api/volume/volumes.py``. Paging is keyset paging in SQL on the sort keys plus the
+id, so a page costs the same however deep it is.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from sausage import errors
+from sausage.db.models import volume as vm
+from sausage.services.context import Context
+from sausage.services.volume import policy, volumes
+
+__all__ = ["list_volumes", "summary", "SORT_KEYS", "MAX_LIMIT"]
+
+SORT_KEYS = {"id": "id", "name": "name", "display_name": "name", "status": "status",
+             "size": "size", "availability_zone": "availability_zone",
+             "created_at": "created_at", "updated_at": "updated_at", "bootable": "bootable",
+             "description": "description", "display_description": "description"}
+NULLABLE = {"name": "", "description": ""}
+MAX_LIMIT = 1000
+
+
+def _sort(filters: Mapping[str, str]) -> list[tuple[str, str]]:
+    pairs: list[tuple[str, str]] = []
+    if filters.get("sort"):
+        for part in filters["sort"].split(","):
+            key, _, direction = part.strip().partition(":")
+            pairs.append((key.strip(), direction.strip() or "desc"))
+    elif filters.get("sort_key") or filters.get("sort_dir"):
+        keys = [k.strip() for k in filters.get("sort_key", "created_at").split(",") if k]
+        dirs = [d.strip() for d in filters.get("sort_dir", "desc").split(",") if d]
+        pairs = [(k, dirs[min(i, len(dirs) - 1)] if dirs else "desc")
+                 for i, k in enumerate(keys or ["created_at"])]
+    else:
+        pairs = [("created_at", "desc")]
+    order: list[tuple[str, str]] = []
+    for key, direction in pairs:
+        if key not in SORT_KEYS:
+            raise errors.BadRequest(f"Invalid input received: Invalid sort key {key}")
+        if direction.lower() not in ("asc", "desc"):
+            raise errors.BadRequest(f"Invalid input received: Unknown sort direction, must be "
+                                    f"'desc' or 'asc' (not {direction})")
+        order.append((SORT_KEYS[key], direction.lower()))
+    if "id" not in [k for k, _ in order]:
+        order.append(("id", order[-1][1]))
+    return order
+
+
+def _key(name: str) -> Any:
+    column = getattr(vm.Volume, name)
+    return func.coalesce(column, NULLABLE[name]) if name in NULLABLE else column
+
+
+def _marker_value(marker: vm.Volume, name: str) -> Any:
+    value = getattr(marker, name)
+    return NULLABLE.get(name) if value is None else value
+
+
+def _after(marker: vm.Volume, order: list[tuple[str, str]]) -> ColumnElement[bool]:
+    """Rows strictly after ``marker`` in the (key, direction) order: keyset paging."""
+    clauses: list[ColumnElement[bool]] = []
+    for i, (name, direction) in enumerate(order):
+        equal_before = [_key(k) == _marker_value(marker, k) for k, _ in order[:i]]
+        value = _marker_value(marker, name)
+        step = _key(name) > value if direction == "asc" else _key(name) < value
+        clauses.append(and_(*equal_before, step))
+    return or_(*clauses)
+
+
+def _int(filters: Mapping[str, str], name: str) -> int | None:
+    if name not in filters:
+        return None
+    try:
+        value = int(filters[name])
+    except ValueError as e:
+        raise errors.BadRequest(f"{name} param must be an integer") from e
+    if value < 0:
+        raise errors.BadRequest(f"{name} param must be positive")
+    return value
+
+
+def _metadata_filter(text: str) -> dict[str, str]:
+    """The ``metadata`` filter: a dict as Python's or JSON's text (Tempest sends str(dict))."""
+    for parse in (json.loads, ast.literal_eval):
+        try:
+            value = parse(text)
+        except (ValueError, SyntaxError):
+            continue
+        if isinstance(value, dict):
+            return {str(k): str(v) for k, v in value.items()}
+    raise errors.BadRequest(f"Invalid input received: Invalid filter metadata: {text}")
+
+
+def _scope(ctx: Context, filters: Mapping[str, str]) -> ColumnElement[bool] | None:
+    """Which projects' volumes a listing covers (None: all)."""
+    all_tenants = (ctx.is_admin
+                   and filters.get("all_tenants", "0").lower() in volumes.TRUE_WORDS)
+    if ctx.is_admin and "project_id" in filters:
+        return vm.Volume.project_id == filters["project_id"]
+    if all_tenants:
+        return None
+    return vm.Volume.project_id == (ctx.project_id or "")
+
+
+def _filtered(ctx: Context, filters: Mapping[str, str]) -> Any:
+    query = select(vm.Volume)
+    scope = _scope(ctx, filters)
+    if scope is not None:
+        query = query.where(scope)
+    name = filters.get("name", filters.get("display_name"))
+    if name is not None:
+        query = query.where(vm.Volume.name == name)
+    for field in ("status", "availability_zone"):
+        if field in filters:
+            query = query.where(getattr(vm.Volume, field) == filters[field])
+    if "bootable" in filters:
+        bootable = filters["bootable"].lower() in volumes.TRUE_WORDS
+        query = query.where(vm.Volume.bootable.is_(bootable))
+    size = _int(filters, "size")
+    if size is not None:
+        query = query.where(vm.Volume.size == size)
+    if "metadata" in filters:
+        for key, value in _metadata_filter(filters["metadata"]).items():
+            query = query.where(exists().where(
+                vm.VolumeMetadata.volume_id == vm.Volume.id, vm.VolumeMetadata.key == key,
+                vm.VolumeMetadata.value == value))
+    return query
+
+
+def list_volumes(s: Session, ctx: Context, filters: Mapping[str, str]
+                 ) -> tuple[list[volumes.VolumeView], bool]:
+    """One page of the volumes ``ctx`` sees, and whether a next page link is due (the page
+    is full, as Cinder decides). Raises BadRequest (paging, sort), NotFound (marker)."""
+    query = _filtered(ctx, filters)
+    order = _sort(filters)
+    limit = _int(filters, "limit")
+    offset = _int(filters, "offset")
+    if filters.get("marker"):
+        marker = s.get(vm.Volume, filters["marker"])
+        if marker is None or not policy.visible(ctx, marker.project_id):
+            raise errors.NotFound(f"Marker {filters['marker']} could not be found.")
+        query = query.where(_after(marker, order))
+    for key, direction in order:
+        query = query.order_by(_key(key).asc() if direction == "asc" else _key(key).desc())
+    page = min(limit, MAX_LIMIT) if limit is not None else MAX_LIMIT
+    if offset:
+        query = query.offset(offset)
+    rows = list(s.scalars(query.limit(page)))
+    return volumes.views(s, rows), bool(rows) and len(rows) == page
+
+
+def summary(s: Session, ctx: Context, filters: Mapping[str, str]
+            ) -> tuple[int, int, dict[str, list[str]]]:
+    """GET /volumes/summary (3.12): how many volumes, their GiB, their metadata values."""
+    query = _filtered(ctx, filters).subquery()
+    count, total = s.execute(select(func.count(), func.coalesce(func.sum(query.c.size), 0))
+                             ).one()
+    merged: dict[str, list[str]] = {}
+    for key, value in s.execute(select(vm.VolumeMetadata.key, vm.VolumeMetadata.value).where(
+            vm.VolumeMetadata.volume_id.in_(select(query.c.id))).order_by(
+            vm.VolumeMetadata.key, vm.VolumeMetadata.value)):
+        if value not in merged.setdefault(key, []):
+            merged[key].append(value)
+    return int(count), int(total), merged
