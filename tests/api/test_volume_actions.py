@@ -226,3 +226,20 @@ def test_a_raw_upload_written_by_the_host_makes_the_image_active(api: Api, host:
                        headers={**host.headers, "Content-Type": "application/octet-stream"},
                        content=b"\0" * 512)
     assert r.status_code in (403, 409)
+
+
+def test_force_detach_ends_a_reservation_and_frees_the_volume(api: Api, host: VolumeHost,
+                                                              user: Who, admin: Who) -> None:
+    vid = available(user, host)["id"]
+    r = user("POST", "/attachments", version="3.27",
+             json={"attachment": {"volume_uuid": vid}})
+    assert r.status_code == 200, r.text
+    attachment_id = r.json()["attachment"]["id"]
+    assert user.show(vid)["status"] == "reserved"
+    assert user("DELETE", f"/volumes/{vid}").status_code == 400
+    r = act(admin, vid, "os-force_detach", {"attachment_id": str(uuid.uuid4())})
+    assert r.status_code == 404
+    r = act(admin, vid, "os-force_detach", {"attachment_id": attachment_id})
+    assert r.status_code == 202, r.text
+    assert user.show(vid)["status"] == "available"
+    assert user("DELETE", f"/volumes/{vid}").status_code == 202
