@@ -266,6 +266,18 @@ def test_quota_usage_counts_volumes_and_snapshot_gigabytes(api: Api, demo: Who) 
                         "totalBackupsUsed": 0, "totalBackupGigabytesUsed": 0}
 
 
+def test_from_3_39_admins_read_another_projects_limits(api: Api, admin: Who, demo: Who
+                                                        ) -> None:
+    insert_volume(api, demo.project_id, size=4)
+    query = f"/limits?project_id={demo.project_id}"
+    absolute = admin("GET", query, version="3.39").json()["limits"]["absolute"]
+    assert absolute["totalGigabytesUsed"] == 4
+    absolute = admin("GET", query, version="3.38").json()["limits"]["absolute"]
+    assert absolute["totalGigabytesUsed"] == 0
+    own = demo("GET", f"/limits?project_id={admin.project_id}", version="3.39").json()
+    assert own["limits"]["absolute"]["totalGigabytesUsed"] == 4
+
+
 def test_only_admins_change_quotas_and_others_quotas_are_not_readable(
         admin: Who, demo: Who) -> None:
     r = demo("PUT", f"/os-quota-sets/{demo.project_id}", json={"quota_set": {"volumes": 50}})

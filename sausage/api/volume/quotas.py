@@ -63,8 +63,13 @@ async def defaults(request: Request) -> Response:
 
 
 async def limits(request: Request) -> Response:
+    # From 3.39 an admin may ask for another project's limits.
+    asked = request.query_params.get("project_id") if common.at_least(request, 3, 39) else None
+
     def work(s: Session, ctx: Context) -> dict[str, Any]:
         project = ctx.project_id or common.url_project(request)
+        if asked and ctx.is_admin:
+            project = asked
         allowed, used = svc.limits(s, project), svc.usage(s, project)
         absolute = {name: allowed[key] for name, key in _LIMITS.items()}
         absolute.update({name: used[key] for name, key in _USED.items()})
