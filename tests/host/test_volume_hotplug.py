@@ -10,6 +10,7 @@ with nothing left: no QEMU process naming it, no files.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import pathlib
 import re
@@ -21,7 +22,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from sausage.agent import hotplug, observe
 from sausage.agent.drivers import blockdevs, images, qemu, qmp
+from sausage.contract import host as contract
 from tests.host.conftest import processes_mentioning, require_host, run
 from tests.host.test_qemu_driver import cmdline, image_ref, local_fetch, wait_until
 
@@ -195,3 +198,55 @@ def test_a_server_boots_from_a_volume_without_a_disk_of_its_own(
     driver.destroy(sid)
     assert volume_path(root).exists() and pattern_intact(data)
     assert not driver.dir(sid).exists()
+
+
+# -- what the agent reports and when it hot-plugs (no QEMU needed) ----------------------------------
+
+V1, V2, V3 = (str(uuid.UUID(int=n)) for n in (1, 2, 3))
+
+
+def desired_with(*volume_ids: str) -> contract.DesiredServer:
+    return {
+        "id": "s1", "name": "vm", "hostname": "vm", "power": "running", "power_seq": 1,
+        "vcpus": 1, "memory_mb": 256, "root_gb": 1, "image": None, "reboot_seq": 0,
+        "reboot_kind": "soft", "rebuild_seq": 0, "resize_seq": 0, "snapshots": [],
+        "volumes": [{"volume_id": v, "backend": "file", "connection": {}, "serial": v[:20],
+                     "read_only": False, "boot_index": None} for v in volume_ids],
+    }
+
+
+def test_a_running_server_reports_what_qemu_has_in_attach_order() -> None:
+    volumes, errors = observe.server_volumes(desired_with(V2, V1), [V1, V2, V3], True,
+                                             frozenset({V1, V2}), {})
+    assert (volumes, errors) == ([V2, V1, V3], {})
+    # QEMU could not be asked: nothing is said about its volumes.
+    assert observe.server_volumes(desired_with(V1), None, True, frozenset({V1}), {}) == (None, {})
+
+
+def test_a_stopped_server_reports_the_volumes_it_would_start_with() -> None:
+    volumes, errors = observe.server_volumes(desired_with(V1, V2), None, False,
+                                             frozenset({V1}), {})
+    assert volumes == [V1]
+    assert errors == {V2: f"volume {V2} is not on this host"}
+
+
+def test_a_hotplug_failure_is_reported_while_qemu_still_differs() -> None:
+    failures = {V1: "QMP device_add: boom", V2: "the guest did not release it"}
+    # V1 failed to attach and is still missing; V2 failed to detach but has gone since.
+    volumes, errors = observe.server_volumes(desired_with(V1), [], True, frozenset({V1, V2}),
+                                             failures)
+    assert volumes == [] and errors == {V1: "QMP device_add: boom"}
+    report = observe.server_report("s1", None, desired_with(V1), busy=False, console=None,
+                                   volumes=volumes, volume_errors=errors)
+    assert report["volumes"] == [] and report["volume_errors"] == errors
+
+
+def test_only_a_running_guest_gets_its_volumes_synced(state_dir: pathlib.Path) -> None:
+    plug = hotplug.Hotplug(qemu.QemuDriver(state_dir))
+    disk = qemu.Disk(V1, {"driver": "file", "filename": "/nonexistent"})
+    running = qemu.Status("s1", "running", qemu.Record(), has_disk=True, pid=1)
+    paused = dataclasses.replace(running, state="paused")
+    assert plug.due(running, (), (disk,), [])[1] == (disk,)
+    assert plug.due(running, (), (disk,), [V1])[1] is None
+    assert plug.due(paused, (), (), [V1])[1] is None  # it could not release the disk
+    assert plug.due(running, (), (disk,), None)[1] is None  # QEMU did not answer

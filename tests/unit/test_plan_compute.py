@@ -165,9 +165,10 @@ def test_stopping_a_paused_or_suspended_server_kills_it_as_it_cannot_shut_down()
 
 def test_a_start_fetches_a_kernel_that_left_the_cache() -> None:
     kernel: contract.ImageRef = {**IMAGE, "id": "k-1", "disk_format": "aki"}
-    d = server(image={**IMAGE, "kernel": kernel}, power_seq=2)
+    image: contract.ImageRef = {**IMAGE, "kernel": kernel}
+    d = server(image=image, power_seq=2)
     actions = plan([d], host(instance(state="stopped")))
-    assert actions == [EnsureBaseImage(SID, d["image"]), start(d), RecordPower(SID, 2)]
+    assert actions == [EnsureBaseImage(SID, image), start(d), RecordPower(SID, 2)]
 
 
 # -- reboot ----------------------------------------------------------------------------------------
