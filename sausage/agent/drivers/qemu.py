@@ -33,10 +33,11 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any, Literal
 
 from sausage.agent.drivers import disks, flock, images, qmp
+from sausage.agent.drivers.blockdevs import Disk
 from sausage.agent.drivers.errors import DriverError
 
 __all__ = [
@@ -69,66 +70,6 @@ class Nic:
         return ["-netdev", f"tap,id=hn-{self.tap},ifname={self.tap},script=no,downscript=no",
                 "-device", f"virtio-net-pci,id=nic-{self.tap},netdev=hn-{self.tap},"
                 f"mac={self.mac},host_mtu={self.mtu}"]
-
-
-@dataclasses.dataclass(frozen=True)
-class Disk:
-    """One volume as a virtio disk: a protocol node (``protocol``: QMP ``blockdev-add``
-    arguments without node-name, e.g. ``{"driver": "file", "filename": ...}``) under a
-    ``format`` node, and a ``virtio-blk-pci`` device. The ids follow the contract
-    (``sausage.contract.host``): format node "vn" + id hex[:20], protocol node "vf" + the same,
-    device "vol-<volume id>", so boot-time and hot-plugged volumes look alike."""
-
-    volume_id: str
-    protocol: Mapping[str, Any]
-    format: str = "qcow2"
-    read_only: bool = False
-    serial: str = ""  # default: volume id[:20]
-    boot_index: int | None = None  # 0: the root disk of a server booted from this volume
-
-    def __post_init__(self) -> None:
-        if not self.volume_id or any(c in self.volume_id for c in ",=/ "):
-            raise DriverError(f"Invalid volume id {self.volume_id!r}.")
-        if any(c in self.serial for c in ",="):
-            raise DriverError(f"Invalid disk serial {self.serial!r}.")
-
-    @property
-    def node(self) -> str:
-        return "vn" + self.volume_id.replace("-", "")[:20]
-
-    @property
-    def protocol_node(self) -> str:
-        return "vf" + self.volume_id.replace("-", "")[:20]
-
-    @property
-    def device(self) -> str:
-        return "vol-" + self.volume_id
-
-    def blockdevs(self) -> list[dict[str, Any]]:
-        """The ``blockdev-add`` arguments: the protocol node first, then the format node."""
-        protocol = {**self.protocol, "node-name": self.protocol_node,
-                    "read-only": self.read_only}
-        fmt = {"driver": self.format, "node-name": self.node, "file": self.protocol_node,
-               "read-only": self.read_only}
-        if not self.read_only:
-            fmt["discard"] = "unmap"
-        return [protocol, fmt]
-
-    def device_args(self) -> dict[str, Any]:
-        """The ``device_add`` arguments."""
-        args: dict[str, Any] = {"driver": "virtio-blk-pci", "id": self.device,
-                                "drive": self.node,
-                                "serial": self.serial or self.volume_id[:20]}
-        if self.boot_index is not None:
-            args["bootindex"] = self.boot_index
-        return args
-
-    def args(self) -> list[str]:
-        """The same on QEMU's command line."""
-        device = self.device_args()
-        options = ",".join(f"{k}={v}" for k, v in device.items() if k != "driver")
-        return [*(a for spec in self.blockdevs() for a in ("-blockdev", json.dumps(spec))),
-                "-device", f"{device['driver']},{options}"]
 
 
 @dataclasses.dataclass(frozen=True)
