@@ -366,3 +366,40 @@ def test_admin_force_detach_drops_the_attachment_at_once(
     assert tenant.show_volume(volume_id)["status"] == "available"
     assert tenant.attachments(server_id) == []
     assert [s["volumes"] for s in host.desired()["servers"]] == [[]]
+
+
+def test_concurrent_attaches_of_one_volume_let_only_one_server_have_it(
+        api: Api, host: VolumeHost, tenant: Tenant) -> None:
+    import threading
+
+    from sausage import errors
+    from sausage.db.models import compute as cm
+    from sausage.services.context import Context
+    from sausage.services.volume import attachments
+
+    servers = [tenant.server(host, f"s{i}") for i in range(4)]
+    volume_id = tenant.volume(host)
+    ctx = Context(user_id="u", project_id=tenant.project, roles=frozenset({"member"}))
+    outcomes: list[str] = []
+    barrier = threading.Barrier(len(servers))
+
+    def attach(server_id: str) -> None:
+        barrier.wait()
+        try:
+            with api.cloud.db.transaction() as s:
+                server = s.get(cm.Server, server_id)
+                assert server is not None
+                attachments.attach(s, ctx, server, volume_id, None)
+            outcomes.append("attached")
+        except errors.BadRequest:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=attach, args=(i,)) for i in servers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["attached"] + ["refused"] * 3
+    host.converge()
+    assert sum(len(tenant.attachments(i)) for i in servers) == 1
+    assert tenant.show_volume(volume_id)["status"] == "in-use"
