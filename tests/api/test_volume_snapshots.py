@@ -265,6 +265,8 @@ def test_a_missing_or_invisible_volume_is_not_found(api: Api, vhost: VolumeHost,
     assert r.json()["itemNotFound"]["message"] == f"Volume {missing} could not be found."
     theirs = volume_on(api, vhost, admin.project_id)
     assert snapshot(demo, theirs).status_code == 404
+    null = demo("POST", "/snapshots", json={"snapshot": {"volume_id": None, "name": "x"}})
+    assert null.status_code == 404, null.text
 
 
 def test_another_projects_snapshots_are_invisible(api: Api, vhost: VolumeHost, demo: Who,

@@ -230,6 +230,24 @@ def setup_network(cloud, conf):
         sorted(e['alias'] for e in exts)) or 'all'
 
 
+def setup_volume(cloud, conf):
+    url = cloud.endpoint(conf['volume']['catalog_type'])
+    root = re.sub(r'/v3(/.*)?$', '', url)
+    doc = call('GET', root + '/', cloud.token, ok=(200, 300))
+    versions = [doc['version']] if 'version' in doc else doc.get('versions', [])
+    v3 = [v for v in versions if v.get('id', '').startswith('v3')]
+    if v3 and v3[0].get('version'):
+        conf['volume']['min_microversion'] = v3[0].get('min_version') or '3.0'
+        conf['volume']['max_microversion'] = v3[0]['version']
+    conf['volume']['volume_size'] = '1'
+    exts = call('GET', url + '/extensions', cloud.token).get('extensions', [])
+    conf['volume-feature-enabled'].update({
+        'api_v3': 'True', 'backup': 'False', 'snapshot': 'True', 'clone': 'True',
+        'manage_volume': 'False', 'manage_snapshot': 'False',
+        'extend_attached_volume': 'True',
+        'api_extensions': ','.join(sorted(e['alias'] for e in exts)) or 'all'})
+
+
 # ------------------------------------------------------------------- config
 
 def write_config(cloud, found, ws, path):
@@ -262,9 +280,10 @@ def write_config(cloud, found, ws, path):
         'compute': {}, 'network': {}, 'network-feature-enabled': {},
         'image': {}, 'image-feature-enabled': {},
         'volume': {'catalog_type': found.get('volume', 'block-storage')},
+        'volume-feature-enabled': {},
     })
     for kind, setup in (('compute', setup_compute), ('image', setup_image),
-                        ('network', setup_network)):
+                        ('network', setup_network), ('volume', setup_volume)):
         if kind in found:
             setup(cloud, conf)
     extra = os.path.join(HERE, 'extra.conf')

@@ -105,6 +105,10 @@ def create(s: Session, ctx: Context, values: Mapping[str, Any]) -> vm.VolumeSnap
     _check_fields(values, ("name", "display_name", "description", "display_description",
                            "volume_id", "force", "metadata"))
     volume_id = values.get("volume_id")
+    if "volume_id" in values and volume_id is None:
+        # Cinder's schema lets a null through to the lookup, which finds nothing (Tempest's
+        # test_create_snapshot_without_passing_volume_id expects this 404).
+        raise errors.NotFound("Volume None could not be found.")
     if volume_id is None:
         raise errors.BadRequest("Invalid input for field/attribute snapshot. Value: "
                                 f"{dict(values)}. 'volume_id' is a required property")
