@@ -23,16 +23,26 @@ log = logging.getLogger("sausage.agent")
 
 NIC_RETRY = 60.0  # seconds before a failed NIC hotplug is tried again
 VOLUME_RETRY = 60.0  # seconds before a failed volume attach or detach is tried again
+# A guest that is busy (booting, or starved of CPU under TCG) may take minutes to answer the
+# ACPI eject. Like Nova's libvirt driver, keep asking (every DETACH_RETRY seconds) for up to
+# DETACH_PATIENCE seconds before a detach is reported as failed.
+DETACH_RETRY = 5.0
+DETACH_PATIENCE = 240.0
 
 
 class Hotplug:
-    def __init__(self, driver: qemu.QemuDriver) -> None:
+    def __init__(self, driver: qemu.QemuDriver, unplug_timeout: float = 30.0,
+                 detach_patience: float = DETACH_PATIENCE) -> None:
         self.driver = driver
+        self.unplug_timeout = unplug_timeout  # one wait for the guest to release a device
+        self.detach_patience = detach_patience
         # server id → the taps its running QEMU has (absent: not known, ask QEMU)
         self._plugged: dict[str, tuple[str, ...]] = {}
         self._nic_errors: dict[str, tuple[float, str]] = {}  # server id → (retry at, message)
         # server id → (retry at, volume id → why its attach or detach failed)
         self._volume_errors: dict[str, tuple[float, dict[str, str]]] = {}
+        # (server id, volume id) → when its detach was first asked of the guest
+        self._detaching: dict[tuple[str, str], float] = {}
 
     # -- observing ---------------------------------------------------------------------------------
     def attached(self, statuses: Iterable[qemu.Status]) -> dict[str, list[str]]:
@@ -107,7 +117,8 @@ class Hotplug:
     def _sync_volumes(self, server_id: str, disks: tuple[qemu.Disk, ...]) -> None:
         errors: dict[str, str] = {}
         try:
-            plugged, unplugged = blockdevs.sync(self._sock(server_id), disks, errors)
+            plugged, unplugged = blockdevs.sync(self._sock(server_id), disks, errors,
+                                                timeout=self.unplug_timeout)
         except qemu.DriverError as e:  # QEMU could not even be asked
             log.error("server %s: volume hotplug failed: %s", server_id, e.message)
             self._volume_errors[server_id] = (time.monotonic() + VOLUME_RETRY, {})
@@ -115,10 +126,27 @@ class Hotplug:
         if plugged or unplugged:
             log.info("server %s: volumes attached %s, detached %s", server_id,
                      plugged or "-", unplugged or "-")
+        now = time.monotonic()
+        wanted = {disk.volume_id for disk in disks}
+        for key in [k for k in self._detaching if k[0] == server_id
+                    and (k[1] in wanted or k[1] in unplugged)]:
+            del self._detaching[key]
+        patient = False
+        for volume_id in [v for v in errors if v not in wanted]:  # detaches the guest ignores
+            since = self._detaching.setdefault((server_id, volume_id), now)
+            if now - since < self.detach_patience:
+                log.warning("server %s: volume %s: the guest has not released it yet "
+                            "(%.0f s); asking again", server_id, volume_id, now - since)
+                del errors[volume_id]
+                patient = True
+            else:
+                del self._detaching[(server_id, volume_id)]
         for volume_id, message in errors.items():
             log.error("server %s: volume %s: %s", server_id, volume_id, message)
         if errors:
-            self._volume_errors[server_id] = (time.monotonic() + VOLUME_RETRY, errors)
+            self._volume_errors[server_id] = (now + VOLUME_RETRY, errors)
+        elif patient:
+            self._volume_errors[server_id] = (now + DETACH_RETRY, {})
         else:
             self._volume_errors.pop(server_id, None)
 
@@ -153,6 +181,8 @@ class Hotplug:
         kept = set(keep)
         for sid in [s for s in self._volume_errors if s not in kept]:
             del self._volume_errors[sid]
+        for key in [k for k in self._detaching if k[0] not in kept]:
+            del self._detaching[key]
 
     def _sock(self, server_id: str) -> pathlib.Path:
         return self.driver.dir(server_id) / "qmp.sock"

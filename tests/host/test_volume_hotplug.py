@@ -17,6 +17,7 @@ import re
 import shutil
 import signal
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -250,3 +251,29 @@ def test_only_a_running_guest_gets_its_volumes_synced(state_dir: pathlib.Path) -
     assert plug.due(running, (), (disk,), [V1])[1] is None
     assert plug.due(paused, (), (), [V1])[1] is None  # it could not release the disk
     assert plug.due(running, (), (disk,), None)[1] is None  # QEMU did not answer
+
+
+def test_a_guest_that_ignores_the_eject_is_asked_again_before_the_detach_fails(
+        driver: qemu.QemuDriver, state_dir: pathlib.Path) -> None:
+    """A guest without an OS (SeaBIOS finds nothing to boot on a blank volume) never answers
+    the ACPI eject: the detach is not reported failed at once, only after the agent's patience."""
+    sid = str(uuid.uuid4())
+    blank_root = new_volume(state_dir)
+    root = qemu.Disk(blank_root.volume_id, blank_root.protocol, boot_index=0)
+    driver.start(qemu.Boot(sid, vcpus=1, memory_mb=128, volumes=(root,)))
+    sock = driver.dir(sid) / "qmp.sock"
+    data = new_volume(state_dir)
+    blockdevs.plug(sock, data)
+    assert data.volume_id in blockdevs.attached(sock)
+    plug = hotplug.Hotplug(driver, unplug_timeout=0.5, detach_patience=2.0)
+    plug.sync(sid, None, (root,))
+    assert plug.volume_failures(sid) == {}  # still waiting for the guest, not failed
+    wait_until(lambda: plug.due(driver.observe(sid), (), (root,),
+                                blockdevs.attached(sock))[1] is not None,
+               "the detach asked again within seconds")
+    time.sleep(2.0)
+    plug.sync(sid, None, (root,))
+    assert "did not release" in plug.volume_failures(sid)[data.volume_id]
+    assert data.volume_id in blockdevs.attached(sock)  # the device is still the guest's
+    driver.destroy(sid)
+    assert pattern_intact(data)
