@@ -8,6 +8,7 @@ namespace and the temp dir, also when a step failed half-way.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pathlib
@@ -23,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from sausage.agent.drivers import qemu
 from tests.conftest import REPO
 
 TESTIMAGE_BUILD = REPO / "tools" / "testimage" / "build"
@@ -369,3 +371,30 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         for form, seconds, uptime in TIMINGS:
             terminalreporter.write_line(f"{form}: SAUSAGE-READY {seconds:.2f} s after QEMU start "
                                         f"(guest uptime {uptime} s)")
+
+
+# -- a QEMU driver in a throwaway state dir (the QEMU host tests) -----------------------------------
+
+@pytest.fixture
+def state_dir() -> Iterator[pathlib.Path]:
+    require_host()
+    path = pathlib.Path(tempfile.mkdtemp(prefix="sausage-qemu-"))
+    try:
+        yield path
+    finally:
+        leftovers = processes_mentioning(str(path))
+        for line in leftovers:
+            with contextlib.suppress(ProcessLookupError, ValueError):
+                os.kill(int(line.split(":")[0]), signal.SIGKILL)
+        shutil.rmtree(path, ignore_errors=True)
+        assert not leftovers, f"processes left behind: {leftovers}"
+
+
+@pytest.fixture
+def driver(state_dir: pathlib.Path) -> Iterator[qemu.QemuDriver]:
+    drv = qemu.QemuDriver(state_dir, accel=qemu.choose_accel("auto"), stop_timeout=30)
+    try:
+        yield drv
+    finally:
+        for server_id in drv.server_ids():
+            drv.destroy(server_id)

@@ -12,9 +12,7 @@ import contextlib
 import hashlib
 import os
 import pathlib
-import shutil
 import signal
-import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -23,34 +21,9 @@ import pytest
 
 from sausage.agent.drivers import images, qemu
 from sausage.contract import host as contract
-from tests.host.conftest import TIMINGS, processes_mentioning, require_host, run
+from tests.host.conftest import TIMINGS, processes_mentioning, run
 
 BOOT_TIMEOUT = 120
-
-
-@pytest.fixture
-def state_dir() -> Iterator[pathlib.Path]:
-    require_host()
-    path = pathlib.Path(tempfile.mkdtemp(prefix="sausage-driver-"))
-    try:
-        yield path
-    finally:
-        leftovers = processes_mentioning(str(path))
-        for line in leftovers:
-            with contextlib.suppress(ProcessLookupError, ValueError):
-                os.kill(int(line.split(":")[0]), signal.SIGKILL)
-        shutil.rmtree(path, ignore_errors=True)
-        assert not leftovers, f"processes left behind: {leftovers}"
-
-
-@pytest.fixture
-def driver(state_dir: pathlib.Path) -> Iterator[qemu.QemuDriver]:
-    drv = qemu.QemuDriver(state_dir, accel=qemu.choose_accel("auto"), stop_timeout=30)
-    try:
-        yield drv
-    finally:
-        for server_id in drv.server_ids():
-            drv.destroy(server_id)
 
 
 def image_ref(path: pathlib.Path, image_id: str, disk_format: str) -> contract.ImageRef:

@@ -9,52 +9,20 @@ with nothing left: no QEMU process naming it, no files.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import os
 import pathlib
 import re
-import shutil
-import signal
-import tempfile
 import time
 import uuid
-from collections.abc import Iterator
 
-import pytest
 
 from sausage.agent import hotplug, observe
 from sausage.agent.drivers import blockdevs, images, qemu, qmp
 from sausage.contract import host as contract
-from tests.host.conftest import processes_mentioning, require_host, run
+from tests.host.conftest import run
 from tests.host.test_qemu_driver import cmdline, image_ref, local_fetch, wait_until
 
 GiB = images.GiB
-
-
-@pytest.fixture
-def state_dir() -> Iterator[pathlib.Path]:
-    require_host()
-    path = pathlib.Path(tempfile.mkdtemp(prefix="sausage-volumes-"))
-    try:
-        yield path
-    finally:
-        leftovers = processes_mentioning(str(path))
-        for line in leftovers:
-            with contextlib.suppress(ProcessLookupError, ValueError):
-                os.kill(int(line.split(":")[0]), signal.SIGKILL)
-        shutil.rmtree(path, ignore_errors=True)
-        assert not leftovers, f"processes left behind: {leftovers}"
-
-
-@pytest.fixture
-def driver(state_dir: pathlib.Path) -> Iterator[qemu.QemuDriver]:
-    drv = qemu.QemuDriver(state_dir, accel=qemu.choose_accel("auto"), stop_timeout=30)
-    try:
-        yield drv
-    finally:
-        for server_id in drv.server_ids():
-            drv.destroy(server_id)
 
 
 def new_volume(state_dir: pathlib.Path, size_gb: int = 1,
