@@ -15,7 +15,7 @@ import pathlib
 import time
 from collections.abc import Iterable, Mapping
 
-from sausage.agent.drivers import blockdevs, nics, qemu
+from sausage.agent.drivers import blockdevs, disks, nics, qemu
 
 __all__ = ["Hotplug", "NIC_RETRY", "VOLUME_RETRY"]
 
@@ -27,6 +27,7 @@ VOLUME_RETRY = 60.0  # seconds before a failed volume attach or detach is tried 
 # ACPI eject. Like Nova's libvirt driver, keep asking (every DETACH_RETRY seconds) for up to
 # DETACH_PATIENCE seconds before a detach is reported as failed.
 DETACH_RETRY = 5.0
+COPY_TIMEOUT = 3600.0  # a live copy of an in-use volume (snapshot, clone, upload)
 DETACH_PATIENCE = 240.0
 
 
@@ -164,6 +165,25 @@ class Hotplug:
                 continue
             blockdevs.resize(self._sock(sid), volume_id, size_bytes)
             log.info("server %s: volume %s grown live to %d bytes", sid, volume_id, size_bytes)
+            return True
+        return False
+
+    def copy_live(self, volume_id: str, target: pathlib.Path, fmt: str) -> bool:
+        """Have the running QEMU of ours that has the volume write a point-in-time copy of it
+        to ``target`` (QMP ``drive-backup`` of its node: consistent while the guest writes);
+        False when none has it. Called by the volume reconciler's workers for snapshots,
+        clones and uploads of in-use volumes. Raises DriverError when the copy fails."""
+        for sid in self.driver.server_ids():
+            if self.driver.pid(sid) is None:
+                continue
+            try:
+                if volume_id not in blockdevs.attached(self._sock(sid)):
+                    continue
+            except qemu.DriverError:
+                continue
+            disks.copy_running(self._sock(sid), target, COPY_TIMEOUT,
+                               device=blockdevs.Disk(volume_id, {}).node, fmt=fmt)
+            log.info("server %s: volume %s copied live to %s", sid, volume_id, target.name)
             return True
         return False
 

@@ -124,7 +124,8 @@ class Agent:
         self.hotplug = hotplug.Hotplug(self.driver)
         self.volumes = (agent_volumes.VolumeReconciler(
             cfg, self.client, self.driver.images, self.hotplug.resize_live,
-            on_done=self._wake.set) if cfg.volume_backend else None)
+            on_done=self._wake.set, live_copy=self.hotplug.copy_live)
+            if cfg.volume_backend else None)
         self._observed_volumes: list[contract.ObservedVolume] = []
         self._present: frozenset[str] = frozenset()  # volumes whose data is on this host
         self._waiting: dict[str, float] = {}  # server id → since when it waits for its volume

@@ -48,7 +48,8 @@ class VolumeReconciler:
     def __init__(self, cfg: agent_config.AgentConfig, client: Client,
                  images: images.ImageCache, resize_live: Callable[[str, int], bool],
                  on_done: Callable[[], None] | None = None, *,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 live_copy: storage.LiveCopy | None = None) -> None:
         """``resize_live(volume_id, size_bytes)`` grows a volume a running QEMU has open
         (QMP ``block_resize``) and returns True, or returns False when none has it open.
         ``on_done`` is called (from a worker thread) whenever a job ends."""
@@ -56,6 +57,7 @@ class VolumeReconciler:
         self.client = client
         self.images = images
         self.resize_live = resize_live
+        self.live_copy = live_copy  # copies of in-use volumes, made by the QEMU using them
         self.on_done = on_done
         self.clock = clock
         self.driver: storage.StorageDriver | None = (
@@ -198,7 +200,7 @@ class VolumeReconciler:
                                              images.cache_format(image["disk_format"]), size)
                     return f"volume {volume_id}: created from image {image['id']} ({gib})"
                 if source["type"] == "volume":
-                    driver.create_from_volume(volume_id, source["id"], size)
+                    driver.create_from_volume(volume_id, source["id"], size, self.live_copy)
                     return f"volume {volume_id}: created from volume {source['id']} ({gib})"
                 if source["type"] == "snapshot":
                     driver.create_from_snapshot(volume_id, source["id"], size)
@@ -211,7 +213,7 @@ class VolumeReconciler:
                     driver.extend(volume_id, size)
                 return f"volume {volume_id}: extended {how} to {size / plan.GiB:g} GiB"
             case plan.Snapshot(volume_id, snapshot_id):
-                driver.snapshot(volume_id, snapshot_id)
+                driver.snapshot(volume_id, snapshot_id, self.live_copy)
                 return f"volume {volume_id}: snapshot {snapshot_id} taken"
             case plan.DeleteSnapshot(snapshot_id):
                 driver.delete_snapshot(snapshot_id)
@@ -219,7 +221,7 @@ class VolumeReconciler:
             case plan.Upload(volume_id, seq, image_id, disk_format, url):
                 target = self.cfg.volumes_dir / f".upload-{volume_id}-{seq}.partial"
                 try:
-                    driver.export(volume_id, disk_format, target)
+                    driver.export(volume_id, disk_format, target, self.live_copy)
                     self.client.upload(url, target)
                 finally:
                     target.unlink(missing_ok=True)

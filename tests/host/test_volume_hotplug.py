@@ -245,3 +245,24 @@ def test_a_guest_that_ignores_the_eject_is_asked_again_before_the_detach_fails(
     assert data.volume_id in blockdevs.attached(sock)  # the device is still the guest's
     driver.destroy(sid)
     assert pattern_intact(data)
+
+
+def test_an_in_use_volume_is_copied_by_the_qemu_that_has_it(
+        driver: qemu.QemuDriver, state_dir: pathlib.Path) -> None:
+    """Snapshots, clones and uploads of an attached volume are QEMU's point-in-time copies
+    (drive-backup of the volume's node), not a read of a file QEMU is writing."""
+    sid = str(uuid.uuid4())
+    blank_root = new_volume(state_dir)
+    root = qemu.Disk(blank_root.volume_id, blank_root.protocol, boot_index=0)
+    data = new_volume(state_dir)
+    driver.start(qemu.Boot(sid, vcpus=1, memory_mb=128, volumes=(root, data)))
+    plug = hotplug.Hotplug(driver)
+    target = state_dir / "copy.qcow2"
+    assert plug.copy_live(data.volume_id, target, "qcow2")
+    copy = qemu.Disk(data.volume_id, {"driver": "file", "filename": str(target)})
+    assert pattern_intact(copy)
+    raw = state_dir / "copy.raw"
+    assert plug.copy_live(data.volume_id, raw, "raw")
+    assert raw.stat().st_size == virtual_size(data)
+    assert not plug.copy_live(str(uuid.uuid4()), state_dir / "none.qcow2", "qcow2")
+    driver.destroy(sid)

@@ -64,12 +64,14 @@ def copy_stopped(disk: pathlib.Path, target: pathlib.Path, timeout: float) -> No
         timeout=timeout)
 
 
-def copy_running(sock: pathlib.Path, target: pathlib.Path, timeout: float) -> None:
-    """The same for a disk a running QEMU uses (drive ``root``), through QMP ``drive-backup``:
-    a point-in-time copy (copy-before-write) while the guest runs on, paused or not."""
+def copy_running(sock: pathlib.Path, target: pathlib.Path, timeout: float,
+                 device: str = "root", fmt: str = "qcow2") -> None:
+    """The same for a disk a running QEMU uses (drive ``root``, or a volume's node), through
+    QMP ``drive-backup``: a point-in-time copy (copy-before-write) while the guest runs on,
+    paused or not, written as ``fmt``."""
     job = f"snap-{time.monotonic_ns()}"
-    qmp.execute(sock, "drive-backup", {"job-id": job, "device": "root", "sync": "full",
-                                       "target": str(target), "format": "qcow2",
+    qmp.execute(sock, "drive-backup", {"job-id": job, "device": device, "sync": "full",
+                                       "target": str(target), "format": fmt,
                                        "mode": "absolute-paths", "auto-dismiss": False})
     deadline = time.monotonic() + timeout
     try:

@@ -27,7 +27,7 @@ from typing import Any, Literal, Protocol
 from sausage.agent import config as agent_config
 from sausage.agent.drivers.errors import DriverError
 
-__all__ = ["VolumeState", "Attachment", "StorageDriver", "open_driver", "BACKENDS"]
+__all__ = ["VolumeState", "Attachment", "LiveCopy", "StorageDriver", "open_driver", "BACKENDS"]
 
 # How QEMU opens a volume: the protocol node of a QMP ``blockdev-add`` (``driver`` and its
 # options, e.g. ``{"driver": "file", "filename": …}``, later ``{"driver": "rbd", "pool": …}``)
@@ -35,6 +35,13 @@ __all__ = ["VolumeState", "Attachment", "StorageDriver", "open_driver", "BACKEND
 Attachment = dict[str, Any]
 
 ExportFormat = Literal["qcow2", "raw"]
+
+# ``live_copy(volume_id, target, fmt)``: when a running QEMU on this host has the volume open,
+# it writes a point-in-time copy of it (as the guest sees it) to ``target`` as ``fmt`` and
+# returns True; False when no QEMU has it (the backend reads the data itself). A file backend
+# needs this for snapshots, clones and uploads of in-use volumes; backends with their own
+# consistent snapshots (rbd) may ignore it.
+LiveCopy = Callable[[str, pathlib.Path, ExportFormat], bool]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,7 +80,8 @@ class StorageDriver(Protocol):
         the image is larger than that."""
         ...
 
-    def create_from_volume(self, volume_id: str, source_id: str, size_bytes: int) -> None:
+    def create_from_volume(self, volume_id: str, source_id: str, size_bytes: int,
+                           live_copy: LiveCopy | None = None) -> None:
         """A new volume holding a copy of volume ``source_id`` (which may be in use)."""
         ...
 
@@ -89,7 +97,8 @@ class StorageDriver(Protocol):
         """Remove a volume, complete or not; nothing if it is not there."""
         ...
 
-    def snapshot(self, volume_id: str, snapshot_id: str) -> None:
+    def snapshot(self, volume_id: str, snapshot_id: str,
+                 live_copy: LiveCopy | None = None) -> None:
         """Copy the volume's current content into a new snapshot."""
         ...
 
@@ -97,7 +106,8 @@ class StorageDriver(Protocol):
         """Remove a snapshot; nothing if it is not there."""
         ...
 
-    def export(self, volume_id: str, fmt: ExportFormat, target: pathlib.Path) -> None:
+    def export(self, volume_id: str, fmt: ExportFormat, target: pathlib.Path,
+               live_copy: LiveCopy | None = None) -> None:
         """Write the volume's content as a ``fmt`` image file at ``target`` (for uploads)."""
         ...
 

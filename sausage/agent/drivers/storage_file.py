@@ -89,9 +89,10 @@ class FileDriver:
                               f"{_gib(size_bytes)} GiB.")
         self._copy(image_path, image_format, self.volume_path(volume_id), size_bytes)
 
-    def create_from_volume(self, volume_id: str, source_id: str, size_bytes: int) -> None:
+    def create_from_volume(self, volume_id: str, source_id: str, size_bytes: int,
+                           live_copy: storage.LiveCopy | None = None) -> None:
         self._copy(self._existing(self.volume_path(source_id), "volume", source_id), "qcow2",
-                   self.volume_path(volume_id), size_bytes)
+                   self.volume_path(volume_id), size_bytes, (source_id, live_copy))
 
     def create_from_snapshot(self, volume_id: str, snapshot_id: str, size_bytes: int) -> None:
         self._copy(self._existing(self.snapshot_path(snapshot_id), "snapshot", snapshot_id),
@@ -110,17 +111,22 @@ class FileDriver:
         final.unlink(missing_ok=True)
         self._partial(final).unlink(missing_ok=True)
 
-    def snapshot(self, volume_id: str, snapshot_id: str) -> None:
+    def snapshot(self, volume_id: str, snapshot_id: str,
+                 live_copy: storage.LiveCopy | None = None) -> None:
         source = self._existing(self.volume_path(volume_id), "volume", volume_id)
-        self._copy(source, "qcow2", self.snapshot_path(snapshot_id), None)
+        self._copy(source, "qcow2", self.snapshot_path(snapshot_id), None,
+                   (volume_id, live_copy))
 
     def delete_snapshot(self, snapshot_id: str) -> None:
         final = self.snapshot_path(snapshot_id)
         final.unlink(missing_ok=True)
         self._partial(final).unlink(missing_ok=True)
 
-    def export(self, volume_id: str, fmt: storage.ExportFormat, target: pathlib.Path) -> None:
+    def export(self, volume_id: str, fmt: storage.ExportFormat, target: pathlib.Path,
+               live_copy: storage.LiveCopy | None = None) -> None:
         source = self._existing(self.volume_path(volume_id), "volume", volume_id)
+        if live_copy is not None and live_copy(volume_id, target, fmt):
+            return
         disks.run(["qemu-img", "convert", "-q", "-U", "-f", "qcow2", "-O", fmt, str(source),
                    str(target)], timeout=CONVERT_TIMEOUT)
 
@@ -145,12 +151,18 @@ class FileDriver:
         return path
 
     def _copy(self, source: pathlib.Path, source_format: str, final: pathlib.Path,
-              size_bytes: int | None) -> None:
+              size_bytes: int | None,
+              live: tuple[str, storage.LiveCopy | None] | None = None) -> None:
         """A standalone sparse qcow2 copy of ``source`` at ``final``, grown to ``size_bytes``.
-        ``-U``: a running QEMU may hold the source (an in-use volume)."""
+        ``live`` = (volume id, live_copy): when a running QEMU has that volume open, it makes
+        the copy (point in time, consistent); otherwise ``qemu-img`` reads the file (``-U``:
+        no image lock, a QEMU that is starting or stopping may still hold it)."""
         with _Partial(final) as partial:
-            disks.run(["qemu-img", "convert", "-q", "-U", "-f", source_format, "-O", "qcow2",
-                       str(source), str(partial)], timeout=CONVERT_TIMEOUT)
+            if live is not None and live[1] is not None and live[1](live[0], partial, "qcow2"):
+                pass
+            else:
+                disks.run(["qemu-img", "convert", "-q", "-U", "-f", source_format, "-O",
+                           "qcow2", str(source), str(partial)], timeout=CONVERT_TIMEOUT)
             if size_bytes is not None and size_bytes > (_virtual_size(partial) or 0):
                 disks.run(["qemu-img", "resize", "-q", "-f", "qcow2", str(partial),
                            str(size_bytes)], timeout=_QUICK)
