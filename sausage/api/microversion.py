@@ -34,7 +34,7 @@ class Service:
 
 
 COMPUTE = Service("compute", "/compute", (2, 1), (2, 37), "x-openstack-nova-api-version")
-VOLUME = Service("volume", "/volume", (3, 0), (3, 44))
+VOLUME = Service("volume", "/volume", (3, 0), (3, 65))
 
 
 def of(request: Request) -> tuple[int, int]:

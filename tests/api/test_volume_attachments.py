@@ -261,6 +261,7 @@ def api_project(api: Api, tenant: Tenant) -> str:
 def test_bad_attach_requests_are_400_and_change_nothing(
         api: Api, host: VolumeHost, tenant: Tenant) -> None:
     server_id, volume_id = tenant.server(host), tenant.volume(host)
+    body: dict[str, Any]
     for body in ({"volumeAttachment": {}}, {"volumeAttachment": {"volumeId": "nope"}},
                  {"volumeAttachment": {"volumeId": volume_id, "device": "sdb 1"}},
                  {"volumeAttachment": {"volumeId": volume_id, "tag": "data"}}, {}):

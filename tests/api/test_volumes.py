@@ -290,7 +290,7 @@ def test_another_projects_volume_is_not_found_and_readers_cannot_write(
     volume = available(user, host)
     other = who(api)
     for method, path in (("GET", ""), ("PUT", ""), ("DELETE", ""), ("GET", "/metadata")):
-        kwargs = {"json": {"volume": {"name": "x"}}} if method == "PUT" else {}
+        kwargs: dict[str, Any] = {"json": {"volume": {"name": "x"}}} if method == "PUT" else {}
         r = other(method, f"/volumes/{volume['id']}{path}", **kwargs)
         assert r.status_code == 404, r.text
         assert r.json()["itemNotFound"]["message"] == f"Volume {volume['id']} could not be found."
@@ -318,7 +318,7 @@ def api_project_name(api: Api, project_id: str) -> str:
 
 @pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
 def test_no_volume_id_or_a_bad_one_is_404(api: Api, user: Who, method: str) -> None:
-    kwargs = {"json": {"volume": {"name": "n"}}} if method == "PUT" else {}
+    kwargs: dict[str, Any] = {"json": {"volume": {"name": "n"}}} if method == "PUT" else {}
     for path in ("/volumes/", f"/volumes/{uuid.uuid4()}", "/volumes/invalid-id"):
         r = user(method, path, **kwargs)
         assert r.status_code == 404, (path, r.text)

@@ -1,4 +1,4 @@
-"""Block Storage v3 (Cinder-compatible, microversions 3.0–3.44), mounted at ``/volume``.
+"""Block Storage v3 (Cinder-compatible, microversions 3.0–3.65), mounted at ``/volume``.
 
 ``GET /volume/`` and ``GET /volume/v3/`` are the versions document; everything else lives
 under ``/volume/v3/{project_id}/`` (the catalog URL carries the token's project), one module

@@ -8,6 +8,7 @@ checks, body parsing, Cinder's timestamps and list paging.
 - ``at_least(request, 3, 27)`` and ``require_version`` (404 below it, as Cinder does).
 - ``await json_body(request)`` and ``await entity(request, "volume")`` (400 when the body is not
   ``{"volume": {...}}``).
+- ``with_count(request, filters)``: 3.45's ``?with_count`` (then the list adds ``count``).
 - ``iso(dt)``: ``2026-11-24T08:00:00.000000``, Cinder's naive-UTC form.
 - ``paged(request, collection, items, more)``: ``{collection: items}`` plus
   ``<collection>_links`` with the next page when ``more``.
@@ -25,7 +26,7 @@ from sausage import errors
 from sausage.api import microversion, wire
 
 __all__ = ["base", "links", "url_project", "at_least", "require_version", "json_body", "entity",
-           "iso", "paged"]
+           "with_count", "iso", "paged"]
 
 
 def base(request: Request) -> str:
@@ -65,6 +66,20 @@ async def entity(request: Request, name: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise errors.BadRequest(f"Missing required element '{name}' in request body.")
     return value
+
+
+def with_count(request: Request, filters: dict[str, str]) -> bool:
+    """Whether a list shows ``count`` (``?with_count=true`` from 3.45); takes the parameter
+    out of ``filters`` either way."""
+    text = filters.pop("with_count", None)
+    if text is None or not at_least(request, 3, 45):
+        return False
+    low = text.strip().lower()
+    if low in ("1", "t", "true", "on", "y", "yes"):
+        return True
+    if low in ("0", "f", "false", "off", "n", "no"):
+        return False
+    raise errors.BadRequest(f"Value '{text}' for 'with_count' is not a boolean.")
 
 
 def iso(value: datetime.datetime | None) -> str | None:

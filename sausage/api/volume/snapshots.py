@@ -2,9 +2,10 @@
 ``/metadata`` sub-resource and the actions ``os-reset_status``, ``os-force_delete`` (admin)
 and ``os-update_snapshot_status``. Domain rules live in ``services/volume/snapshots.py``.
 
-Shapes: create, update and the summary list carry the plain snapshot; show and ``/detail``
-add the ``os-extended-snapshot-attributes`` keys; from 3.14 ``group_snapshot_id``, from 3.41
-``user_id`` (Tempest's schemas reject any other key).
+Shapes: the summary list carries the plain snapshot; create, update, show and ``/detail`` add
+from 3.14 ``group_snapshot_id``, from 3.41 ``user_id``, from 3.65 ``consumes_quota``; show and
+``/detail`` add the ``os-extended-snapshot-attributes`` keys (Tempest's schemas reject any
+other key). From 3.45 ``?with_count=true`` adds ``count`` to the lists.
 """
 
 from __future__ import annotations
@@ -25,7 +26,10 @@ from sausage.services.volume import snapshots as svc
 __all__ = ["ROUTES", "render"]
 
 
-def render(request: Request, view: svc.SnapshotView, *, detail: bool) -> dict[str, Any]:
+def render(request: Request, view: svc.SnapshotView, *, detail: bool,
+           summary: bool = False) -> dict[str, Any]:
+    """The snapshot body: ``summary`` for ``GET /snapshots`` (no versioned keys), ``detail``
+    for show and ``/detail`` (the extended attributes)."""
     row = view.snapshot
     body: dict[str, Any] = {
         "id": row.id, "name": row.name, "description": row.description, "status": row.status,
@@ -36,10 +40,14 @@ def render(request: Request, view: svc.SnapshotView, *, detail: bool) -> dict[st
         body["os-extended-snapshot-attributes:project_id"] = row.project_id
         body["os-extended-snapshot-attributes:progress"] = (
             "100%" if row.status == "available" else "0%")
+    if summary:
+        return body
     if common.at_least(request, 3, 14):
         body["group_snapshot_id"] = None
     if common.at_least(request, 3, 41):
         body["user_id"] = row.user_id
+    if common.at_least(request, 3, 65):
+        body["consumes_quota"] = True  # every snapshot counts (no temporary ones)
     return body
 
 
@@ -63,10 +71,21 @@ async def _listing(request: Request, *, detail: bool) -> Response:
     filters = dict(request.query_params)
     if not common.at_least(request, 3, 22):
         filters.pop("metadata", None)  # the metadata filter came with 3.22
-    page, more = await wire.call(request, svc.listing, filters)
-    items = [render(request, v, detail=detail) for v in page]
+    if not common.at_least(request, 3, 65):
+        filters.pop("consumes_quota", None)
+    with_count = common.with_count(request, filters)
+
+    def page(s: Session, ctx: Context) -> tuple[list[svc.SnapshotView], bool, int | None]:
+        views, more = svc.listing(s, ctx, filters)
+        return views, more, svc.count(s, ctx, filters) if with_count else None
+
+    views, more, total = await wire.call(request, page)
+    items = [render(request, v, detail=detail, summary=not detail) for v in views]
     path = "snapshots/detail" if detail else "snapshots"
-    return wire.json(common.paged(request, "snapshots", items, more, path=path))
+    body = common.paged(request, "snapshots", items, more, path=path)
+    if total is not None:
+        body["count"] = total
+    return wire.json(body)
 
 
 async def member(request: Request) -> Response:

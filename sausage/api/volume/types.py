@@ -58,7 +58,10 @@ async def collection(request: Request) -> Response:
     query = dict(request.query_params)
 
     def listing(s: Session, ctx: Context) -> list[dict[str, Any]]:
-        rows = svc.listing(s, ctx, query.get("is_public"))
+        # Users filter on extra specs from 3.52 (admins always could).
+        specs = (query.get("extra_specs")
+                 if ctx.is_admin or common.at_least(request, 3, 52) else None)
+        rows = svc.listing(s, ctx, query.get("is_public"), specs)
         return _rendered(s, ctx, paging.page(rows, query, key=lambda r: r.id))
 
     return wire.json({"volume_types": await wire.call(request, listing)})

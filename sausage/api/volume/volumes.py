@@ -60,6 +60,18 @@ def render(request: Request, view: svc.VolumeView, is_admin: bool, full: bool = 
         body["group_id"] = None
     if common.at_least(request, 3, 21) and is_admin:
         body["provider_id"] = None
+    if common.at_least(request, 3, 48):
+        # The file backend exports no target shared between volumes; the volume service
+        # Cinder names is, for us, the volume host.
+        body["shared_targets"] = False
+        body["service_uuid"] = v.host_id
+    if common.at_least(request, 3, 61) and is_admin:
+        body["cluster_name"] = None  # no Active/Active clusters here
+    if common.at_least(request, 3, 63):
+        body["volume_type_id"] = v.volume_type_id
+    # 3.64's encryption_key_id is shown only for encrypted volumes, and none is.
+    if common.at_least(request, 3, 65):
+        body["consumes_quota"] = True  # every volume counts (no temporary ones)
     if full:
         body["os-vol-tenant-attr:tenant_id"] = v.project_id
         if v.image_metadata:
@@ -102,14 +114,32 @@ def _optional_str(body: dict[str, Any], *keys: str) -> str | None:
     return None
 
 
-def _create_args(body: dict[str, Any]) -> dict[str, Any]:
+# The keys of Cinder's create schema (``volume``'s properties), and the microversion that
+# added each later one; from 3.53 any other key is refused.
+CREATE_KEYS = {key: (3, 0) for key in (
+    "name", "description", "display_name", "display_description", "volume_type", "metadata",
+    "snapshot_id", "source_volid", "consistencygroup_id", "size", "availability_zone",
+    "multiattach", "image_id", "imageRef")}
+CREATE_KEYS.update({"group_id": (3, 13), "backup_id": (3, 47)})
+
+
+def _additional(keys: list[str]) -> errors.BadRequest:
+    return errors.BadRequest(f"Additional properties are not allowed "
+                             f"({', '.join(sorted(map(repr, keys)))} was unexpected)")
+
+
+def _create_args(request: Request, body: dict[str, Any]) -> dict[str, Any]:
     extra = set(body) - {"volume", "OS-SCH-HNT:scheduler_hints"}
     if extra:
-        raise errors.BadRequest(f"Additional properties are not allowed "
-                                f"({', '.join(sorted(map(repr, extra)))} was unexpected)")
+        raise _additional(list(extra))
     volume = body.get("volume")
     if not isinstance(volume, dict):
         raise errors.BadRequest("Missing required element 'volume' in request body.")
+    known = {k for k, since in CREATE_KEYS.items() if common.at_least(request, *since)}
+    unknown = [k for k in volume if k not in known]
+    if unknown and common.at_least(request, 3, 53):
+        raise _additional(unknown)
+    volume = {k: v for k, v in volume.items() if k in known}  # before 3.53 Cinder ignores them
     if "multiattach" in volume and volume["multiattach"] is not None and svc.parse_bool(
             volume["multiattach"], "multiattach"):
         raise errors.BadRequest("Invalid input received: multiattach volumes are not "
@@ -136,7 +166,7 @@ def _create_args(body: dict[str, Any]) -> dict[str, Any]:
 
 async def collection(request: Request) -> Response:
     if request.method == "POST":
-        args = _create_args(await common.json_body(request))
+        args = _create_args(request, await common.json_body(request))
 
         def create(s: Session, ctx: Context) -> tuple[svc.VolumeView, bool]:
             row = svc.make(s, ctx, **args)
@@ -145,21 +175,39 @@ async def collection(request: Request) -> Response:
         view, admin = await wire.call(request, create)
         return wire.json({"volume": render(request, view, admin, full=False)}, 202)
     detail = request.url.path.endswith("/detail")
-    filters = wire.filters(request)
+    filters = list_filters(request)
+    with_count = common.with_count(request, filters)
 
-    def page(s: Session, ctx: Context) -> tuple[list[svc.VolumeView], bool, bool]:
+    def page(s: Session, ctx: Context) -> tuple[list[svc.VolumeView], bool, bool, int | None]:
         views, more = listing.list_volumes(s, ctx, filters)
-        return views, more, ctx.is_admin
+        total = listing.count(s, ctx, filters) if with_count else None
+        return views, more, ctx.is_admin, total
 
-    views, more, admin = await wire.call(request, page)
+    views, more, admin, total = await wire.call(request, page)
     items = [render(request, v, admin) if detail else _brief(request, v) for v in views]
-    return wire.json(common.paged(request, "volumes", items, more,
-                                  "volumes/detail" if detail else "volumes"))
+    body = common.paged(request, "volumes", items, more,
+                        "volumes/detail" if detail else "volumes")
+    if total is not None:
+        body["count"] = total
+    return wire.json(body)
+
+
+# Filters that came with a microversion: below it Cinder drops them from the query.
+_VERSIONED_FILTERS = {"created_at": (3, 60), "updated_at": (3, 60), "consumes_quota": (3, 65)}
+
+
+def list_filters(request: Request) -> dict[str, str]:
+    filters = wire.filters(request)
+    for name, since in _VERSIONED_FILTERS.items():
+        if not common.at_least(request, *since):
+            filters.pop(name, None)
+    return filters
 
 
 async def summary(request: Request) -> Response:
     common.require_version(request, 3, 12)
-    filters = wire.filters(request)
+    filters = list_filters(request)
+    filters.pop("with_count", None)
     count, total, metadata = await wire.call(request, listing.summary, filters)
     body: dict[str, Any] = {"total_size": total, "total_count": count}
     if common.at_least(request, 3, 36):
@@ -183,8 +231,10 @@ async def member(request: Request) -> Response:
         values = await common.entity(request, "volume")
         extra = [k for k in values if k not in UPDATABLE]
         if extra:
-            raise errors.BadRequest(f"Additional properties are not allowed "
-                                    f"({', '.join(map(repr, extra))} was unexpected)")
+            raise _additional(extra)
+        if not values and common.at_least(request, 3, 53):
+            raise errors.BadRequest("Invalid input for field/attribute volume. Value: {}. {} "
+                                    "is not valid under any of the given schemas")
 
         def change(s: Session, ctx: Context) -> tuple[svc.VolumeView, bool]:
             row = svc.update(s, ctx, volume_id, values)

@@ -1,7 +1,7 @@
 """Volume listings (Cinder v3): ``GET /volumes`` and ``/volumes/detail`` with Cinder's filters
-(name, status, metadata, availability_zone, bootable, size; admins' all_tenants and
-project_id), sorting (``sort=key:dir,…`` or ``sort_key``/``sort_dir``) and limit/marker/offset
-paging, and ``/volumes/summary``.
+(name, status, metadata, availability_zone, bootable, size, ``created_at``/``updated_at``
+comparisons, consumes_quota; admins' all_tenants and project_id), sorting (``sort=key:dir,…``
+or ``sort_key``/``sort_dir``) and limit/marker/offset paging, and ``/volumes/summary``.
 
 Called by ``api/volume/volumes.py``. Paging is keyset paging in SQL on the sort keys plus the
 id, so a page costs the same however deep it is.
@@ -10,11 +10,12 @@ id, so a page costs the same however deep it is.
 from __future__ import annotations
 
 import ast
+import datetime
 import json
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, exists, false, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -23,7 +24,8 @@ from sausage.db.models import volume as vm
 from sausage.services.context import Context
 from sausage.services.volume import policy, volumes
 
-__all__ = ["list_volumes", "summary", "SORT_KEYS", "MAX_LIMIT"]
+__all__ = ["list_volumes", "count", "summary", "time_comparisons", "consumes_quota",
+           "SORT_KEYS", "MAX_LIMIT"]
 
 SORT_KEYS = {"id": "id", "name": "name", "display_name": "name", "status": "status",
              "size": "size", "availability_zone": "availability_zone",
@@ -104,6 +106,35 @@ def _metadata_filter(text: str) -> dict[str, str]:
     raise errors.BadRequest(f"Invalid input received: Invalid filter metadata: {text}")
 
 
+TIME_OPERATORS = ("gt", "gte", "eq", "neq", "lt", "lte")
+
+
+def time_comparisons(column: Any, text: str) -> list[ColumnElement[bool]]:
+    """Cinder's time comparison filter (3.60): ``op:ISO-time[,op:ISO-time…]``, ``op`` one of
+    gt, gte, eq, neq, lt, lte; a time without a zone is UTC. 400 with Cinder's messages."""
+    clauses: list[ColumnElement[bool]] = []
+    for unit in text.split(","):
+        operator, _, when = unit.partition(":")
+        if operator not in TIME_OPERATORS:
+            raise errors.BadRequest(f"Invalid {operator} operator")
+        try:
+            moment = datetime.datetime.fromisoformat(when.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise errors.BadRequest(f"Invalid {when} value") from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=datetime.timezone.utc)
+        clauses.append({"gt": column > moment, "gte": column >= moment,
+                        "eq": column == moment, "neq": column != moment,
+                        "lt": column < moment, "lte": column <= moment}[operator])
+    return clauses
+
+
+def consumes_quota(text: str) -> ColumnElement[bool] | None:
+    """The ``consumes_quota`` filter (3.65): every volume and snapshot here consumes quota
+    (there are no temporary ones), so true filters nothing and false leaves nothing."""
+    return None if volumes.parse_bool(text, "consumes_quota") else false()
+
+
 def _scope(ctx: Context, filters: Mapping[str, str]) -> ColumnElement[bool] | None:
     """Which projects' volumes a listing covers (None: all)."""
     all_tenants = (ctx.is_admin
@@ -132,6 +163,13 @@ def _filtered(ctx: Context, filters: Mapping[str, str]) -> Any:
     size = _int(filters, "size")
     if size is not None:
         query = query.where(vm.Volume.size == size)
+    for field in ("created_at", "updated_at"):
+        if field in filters:
+            query = query.where(*time_comparisons(getattr(vm.Volume, field), filters[field]))
+    if "consumes_quota" in filters:
+        clause = consumes_quota(filters["consumes_quota"])
+        if clause is not None:
+            query = query.where(clause)
     if "metadata" in filters:
         for key, value in _metadata_filter(filters["metadata"]).items():
             query = query.where(exists().where(
@@ -160,6 +198,12 @@ def list_volumes(s: Session, ctx: Context, filters: Mapping[str, str]
         query = query.offset(offset)
     rows = list(s.scalars(query.limit(page)))
     return volumes.views(s, rows), bool(rows) and len(rows) == page
+
+
+def count(s: Session, ctx: Context, filters: Mapping[str, str]) -> int:
+    """How many volumes the listing's filters match, whatever the page (``with_count``)."""
+    query = _filtered(ctx, filters).subquery()
+    return int(s.execute(select(func.count()).select_from(query)).scalar_one())
 
 
 def summary(s: Session, ctx: Context, filters: Mapping[str, str]

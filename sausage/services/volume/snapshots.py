@@ -29,7 +29,8 @@ from sausage.services.context import Context
 from sausage.services.volume import policy, quotas, volumes
 from sausage.services.volume.types import parse_bool
 
-__all__ = ["SnapshotView", "get", "create", "listing", "views", "update", "delete_snapshot",
+__all__ = ["SnapshotView", "get", "create", "listing", "count", "views", "update",
+           "delete_snapshot",
            "force_delete", "reset_status", "update_status", "metadata", "set_metadata",
            "delete_metadata_item", "check_metadata", "RESETTABLE"]
 
@@ -237,22 +238,7 @@ def listing(s: Session, ctx: Context, filters: Mapping[str, str]
     """The snapshots ``ctx`` may list, filtered (name, status, volume_id, metadata; admins:
     all_tenants, project_id), sorted and paged (marker, limit, offset). Returns the page and
     whether more follow."""
-    query: Select[tuple[vm.VolumeSnapshot]] = select(vm.VolumeSnapshot)
-    all_tenants = ctx.is_admin and parse_bool(filters.get("all_tenants", "false"),
-                                              "all_tenants")
-    if ctx.is_admin and filters.get("project_id"):
-        query = query.where(vm.VolumeSnapshot.project_id == filters["project_id"])
-    elif not all_tenants:
-        query = query.where(vm.VolumeSnapshot.project_id == (ctx.project_id or ""))
-    for key, value in _metadata_filter(filters.get("metadata")).items():
-        query = query.where(exists().where(vm.SnapshotMetadata.snapshot_id == vm.VolumeSnapshot.id,
-                                           vm.SnapshotMetadata.key == key,
-                                           vm.SnapshotMetadata.value == value))
-    for key, column in (("name", vm.VolumeSnapshot.name), ("display_name", vm.VolumeSnapshot.name),
-                        ("status", vm.VolumeSnapshot.status),
-                        ("volume_id", vm.VolumeSnapshot.volume_id)):
-        if key in filters:
-            query = query.where(column == filters[key])
+    query = _filtered(ctx, filters)
     order = _sort(filters)
     if filters.get("marker"):
         marker = s.get(vm.VolumeSnapshot, filters["marker"])
@@ -270,6 +256,35 @@ def listing(s: Session, ctx: Context, filters: Mapping[str, str]
     if limit is not None:
         rows = rows[:limit]
     return views(s, rows), more
+
+
+def count(s: Session, ctx: Context, filters: Mapping[str, str]) -> int:
+    """How many snapshots the listing's filters match, whatever the page (``with_count``)."""
+    query = _filtered(ctx, filters).subquery()
+    return int(s.execute(select(func.count()).select_from(query)).scalar_one())
+
+
+def _filtered(ctx: Context, filters: Mapping[str, str]) -> Select[tuple[vm.VolumeSnapshot]]:
+    query: Select[tuple[vm.VolumeSnapshot]] = select(vm.VolumeSnapshot)
+    all_tenants = ctx.is_admin and parse_bool(filters.get("all_tenants", "false"),
+                                              "all_tenants")
+    if ctx.is_admin and filters.get("project_id"):
+        query = query.where(vm.VolumeSnapshot.project_id == filters["project_id"])
+    elif not all_tenants:
+        query = query.where(vm.VolumeSnapshot.project_id == (ctx.project_id or ""))
+    for key, value in _metadata_filter(filters.get("metadata")).items():
+        query = query.where(exists().where(vm.SnapshotMetadata.snapshot_id == vm.VolumeSnapshot.id,
+                                           vm.SnapshotMetadata.key == key,
+                                           vm.SnapshotMetadata.value == value))
+    for key, column in (("name", vm.VolumeSnapshot.name), ("display_name", vm.VolumeSnapshot.name),
+                        ("status", vm.VolumeSnapshot.status),
+                        ("volume_id", vm.VolumeSnapshot.volume_id)):
+        if key in filters:
+            query = query.where(column == filters[key])
+    if "consumes_quota" in filters and not parse_bool(filters["consumes_quota"],
+                                                      "consumes_quota"):
+        query = query.where(false())  # every snapshot here consumes quota
+    return query
 
 
 def update(s: Session, ctx: Context, snapshot_id: str, values: Mapping[str, Any]

@@ -8,6 +8,8 @@ by admins and by the projects on its access list; anything else is "could not be
 
 from __future__ import annotations
 
+import ast
+import json
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -95,11 +97,28 @@ def resolve(s: Session, ctx: Context, name_or_id: str | None) -> vm.VolumeType:
     raise errors.NotFound(f"Volume type {name_or_id} could not be found.")
 
 
-def listing(s: Session, ctx: Context, is_public: str | None) -> list[vm.VolumeType]:
+def _specs_filter(text: str) -> dict[str, str]:
+    """The ``extra_specs`` filter: a dict as Python's or JSON's text."""
+    for parse in (json.loads, ast.literal_eval):
+        try:
+            value = parse(text)
+        except (ValueError, SyntaxError):
+            continue
+        if isinstance(value, dict):
+            return {str(k): str(v) for k, v in value.items()}
+    raise errors.BadRequest(f"Invalid input received: Invalid filter extra_specs: {text}")
+
+
+def listing(s: Session, ctx: Context, is_public: str | None,
+            extra_specs: str | None = None) -> list[vm.VolumeType]:
     """The types the caller may list, by name. ``is_public`` is the query parameter: absent
     means public ones and private ones the caller's project may use; an admin may ask for
-    ``true``/``false`` or ``none`` (every type)."""
+    ``true``/``false`` or ``none`` (every type). ``extra_specs`` (``{"k": "v"}``) keeps the
+    types with those specs; a user filtering on a spec users may not read gets nothing."""
     default_type(s)
+    wanted = _specs_filter(extra_specs) if extra_specs is not None else {}
+    if not ctx.is_admin and any(k not in USER_VISIBLE_EXTRA_SPECS for k in wanted):
+        return []
     query = select(vm.VolumeType).order_by(vm.VolumeType.name)
     accessible = exists().where(vm.VolumeTypeAccess.volume_type_id == vm.VolumeType.id,
                                 vm.VolumeTypeAccess.project_id == (ctx.project_id or ""))
@@ -107,6 +126,10 @@ def listing(s: Session, ctx: Context, is_public: str | None) -> list[vm.VolumeTy
         query = query.where(or_(vm.VolumeType.is_public.is_(True), accessible))
     elif is_public.strip().lower() != "none":
         query = query.where(vm.VolumeType.is_public.is_(parse_bool(is_public, "is_public")))
+    for key, value in wanted.items():
+        query = query.where(exists().where(
+            vm.VolumeTypeExtraSpec.volume_type_id == vm.VolumeType.id,
+            vm.VolumeTypeExtraSpec.key == key, vm.VolumeTypeExtraSpec.value == value))
     return list(s.scalars(query))
 
 

@@ -214,6 +214,29 @@ def _snapshot(s: Session, ctx: Context, snapshot_id: str) -> vm.VolumeSnapshot:
     return snap
 
 
+def _type_rules(s: Session, vtype: vm.VolumeType, zone: str | None, zones: Sequence[str]
+                ) -> str | None:
+    """What the type's reserved extra specs say (3.50, 3.52): a ``multiattach`` type is
+    refused (no backend here shares a volume between servers); ``RESKEY:availability_zones``
+    limits the zones (the first one that exists, when none is asked for)."""
+    specs = dict(s.execute(
+        select(vm.VolumeTypeExtraSpec.key, vm.VolumeTypeExtraSpec.value)
+        .where(vm.VolumeTypeExtraSpec.volume_type_id == vtype.id)).tuples().all())
+    if specs.get("multiattach", "").strip().lower() in ("<is> true", "true"):
+        raise errors.BadRequest("Invalid input received: multiattach volumes are not "
+                                "supported by this cloud's volume backends.")
+    allowed = [z.strip() for z in specs.get("RESKEY:availability_zones", "").split(",")
+               if z.strip()]
+    if not allowed:
+        return zone
+    if zone is None:
+        zone = next((z for z in allowed if z in zones), None)
+    if zone is None or zone not in allowed:
+        raise errors.BadRequest("Invalid input received: Volume type is only supported in "
+                                f"these availability zones: {', '.join(allowed)}")
+    return zone
+
+
 def make(s: Session, ctx: Context, *, size: int | None, name: str | None = None,
          description: str | None = None, image_id: str | None = None,
          snapshot_id: str | None = None, source_volid: str | None = None,
@@ -276,6 +299,7 @@ def make(s: Session, ctx: Context, *, size: int | None, name: str | None = None,
         image_meta = dict(parent.image_metadata) if parent.image_metadata else None
     vtype = (types.resolve(s, ctx, volume_type) if volume_type is not None or parent is None
              else s.get(vm.VolumeType, parent.volume_type_id) or types.resolve(s, ctx, None))
+    availability_zone = _type_rules(s, vtype, availability_zone, zones)
     quotas.check(s, project_id, volumes=1, gigabytes=size, volume_type_id=vtype.id)
     host: cm.Host | None
     if host_id is not None:
