@@ -3,16 +3,16 @@
 ``GET /volume/`` and ``GET /volume/v3/`` are the versions document; everything else lives
 under ``/volume/v3/{project_id}/`` (the catalog URL carries the token's project), one module
 per resource: ``volumes`` (and their actions and metadata), ``snapshots``, ``types``,
-``attachments``, ``quotas`` (quota sets and limits) and ``misc`` (availability zones,
-extensions).
+``attachments``, ``quotas`` (quota sets and limits), ``default_types`` (3.62's per-project
+default types) and ``misc`` (availability zones, extensions).
 """
 
 from __future__ import annotations
 
 from starlette.routing import BaseRoute, Mount, Route
 
-from sausage.api.volume import (attachments, misc, quotas, snapshots, types, versions,
-                                volume_actions, volumes)
+from sausage.api.volume import (attachments, default_types, misc, quotas, snapshots, types,
+                                versions, volume_actions, volumes)
 
 __all__ = ["ROUTES", "root"]
 
@@ -20,7 +20,7 @@ root = versions.root
 
 PROJECT: list[BaseRoute] = [
     *volumes.ROUTES, *volume_actions.ROUTES, *snapshots.ROUTES, *types.ROUTES,
-    *attachments.ROUTES, *quotas.ROUTES, *misc.ROUTES,
+    *attachments.ROUTES, *quotas.ROUTES, *misc.ROUTES, *default_types.ROUTES,
 ]
 
 ROUTES: list[BaseRoute] = [

@@ -24,6 +24,7 @@ from sausage.db.models.base import Base, utcnow
 __all__ = [
     "VolumeType", "VolumeTypeExtraSpec", "VolumeTypeAccess", "Volume", "VolumeMetadata",
     "VolumeSnapshot", "SnapshotMetadata", "VolumeAttachment", "VolumeQuota",
+    "VolumeDefaultType",
 ]
 
 
@@ -148,6 +149,17 @@ class VolumeAttachment(Base):
     error: Mapped[str | None] = mapped_column(Text)
     attach_time: Mapped[datetime.datetime | None]
     detach_time: Mapped[datetime.datetime | None]
+    created_at: Mapped[datetime.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime.datetime] = mapped_column(default=utcnow)
+
+
+class VolumeDefaultType(Base):
+    """A project's own default volume type (Cinder's default-types API, 3.62): volumes it
+    makes without a type get this one instead of the cloud's default."""
+
+    __tablename__ = "volume_default_types"
+    project_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    volume_type_id: Mapped[str] = mapped_column(ForeignKey("volume_types.id"))
     created_at: Mapped[datetime.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime.datetime] = mapped_column(default=utcnow)
 

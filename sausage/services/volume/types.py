@@ -24,9 +24,9 @@ from sausage.db.models.base import utcnow
 from sausage.services.context import Context
 from sausage.services.volume import policy
 
-__all__ = ["DEFAULT_TYPE", "default_type", "resolve", "get", "listing", "create", "update",
-           "delete_type", "extra_specs", "set_extra_specs", "delete_extra_spec", "access",
-           "add_access", "remove_access", "parse_bool"]
+__all__ = ["DEFAULT_TYPE", "default_type", "project_default", "resolve", "get", "listing",
+           "create", "update", "delete_type", "extra_specs", "set_extra_specs",
+           "delete_extra_spec", "access", "add_access", "remove_access", "parse_bool"]
 
 DEFAULT_TYPE = "__DEFAULT__"
 USER_VISIBLE_EXTRA_SPECS = ("RESKEY:availability_zones", "multiattach", "replication_enabled")
@@ -58,6 +58,18 @@ def default_type(s: Session) -> vm.VolumeType:
     return row
 
 
+def project_default(s: Session, project_id: str | None) -> vm.VolumeType:
+    """The type a project's volumes get when they name none: its own default (3.62's
+    default-types) if an admin set one, else the cloud's default type."""
+    if project_id is not None:
+        own = s.get(vm.VolumeDefaultType, project_id)
+        if own is not None:
+            row = s.get(vm.VolumeType, own.volume_type_id)
+            if row is not None:
+                return row
+    return default_type(s)
+
+
 def _can_see(s: Session, ctx: Context, row: vm.VolumeType) -> bool:
     if row.is_public or ctx.is_admin:
         return True
@@ -69,7 +81,7 @@ def _can_see(s: Session, ctx: Context, row: vm.VolumeType) -> bool:
 def get(s: Session, ctx: Context, type_id: str) -> vm.VolumeType:
     """The type with id ``type_id`` (``default`` is the default type); NotFound otherwise."""
     if type_id == "default":
-        return default_type(s)
+        return project_default(s, ctx.project_id)
     row = s.get(vm.VolumeType, type_id)
     if row is None or not _can_see(s, ctx, row):
         raise errors.NotFound(f"Volume type {type_id} could not be found.")
@@ -80,7 +92,7 @@ def resolve(s: Session, ctx: Context, name_or_id: str | None) -> vm.VolumeType:
     """The type a new volume gets: the default for None, else the visible type with that id
     or name. NotFound with Cinder's message otherwise."""
     if name_or_id is None:
-        return default_type(s)
+        return project_default(s, ctx.project_id)
     row = s.get(vm.VolumeType, name_or_id)
     if row is not None and _can_see(s, ctx, row):
         return row
@@ -252,6 +264,9 @@ def delete_type(s: Session, ctx: Context, type_id: str) -> None:
     policy.enforce_admin(ctx, "volume_extension:types_manage")
     row = get(s, ctx, type_id)
     if row.name == DEFAULT_TYPE:
+        raise errors.BadRequest(f"The volume type {row.id} is a default volume type and "
+                                "cannot be deleted.")
+    if s.scalar(select(func.count()).where(vm.VolumeDefaultType.volume_type_id == row.id)):
         raise errors.BadRequest(f"The volume type {row.id} is a default volume type and "
                                 "cannot be deleted.")
     used = s.scalar(select(func.count()).where(vm.Volume.volume_type_id == row.id)) or 0

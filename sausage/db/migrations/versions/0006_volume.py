@@ -39,6 +39,14 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['volume_type_id'], ['volume_types.id'], name=op.f('fk_volume_type_access_volume_type_id_volume_types'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('volume_type_id', 'project_id', name=op.f('pk_volume_type_access'))
     )
+    op.create_table('volume_default_types',
+    sa.Column('project_id', sa.String(length=64), nullable=False),
+    sa.Column('volume_type_id', sa.String(length=36), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['volume_type_id'], ['volume_types.id'], name=op.f('fk_volume_default_types_volume_type_id_volume_types')),
+    sa.PrimaryKeyConstraint('project_id', name=op.f('pk_volume_default_types'))
+    )
     op.create_table('volume_type_extra_specs',
     sa.Column('volume_type_id', sa.String(length=36), nullable=False),
     sa.Column('key', sa.String(length=255), nullable=False),
@@ -166,6 +174,7 @@ def downgrade() -> None:
 
     op.drop_table('volumes')
     op.drop_table('volume_type_extra_specs')
+    op.drop_table('volume_default_types')
     op.drop_table('volume_type_access')
     op.drop_table('volume_types')
     op.drop_table('volume_quotas')
