@@ -1,14 +1,16 @@
 """Block Storage microversions 3.45–3.65: each thing a version adds is absent one version
-before it and there from it on — counts on lists, the 3.48 / 3.61 / 3.63 / 3.65 volume keys,
-3.53's strict bodies, 3.60's time filters, 3.65's consumes_quota filter, 3.52's type filter —
-and what we refuse whatever the version (multiattach types). Through the Cinder API with a
+before it and there from it on — counts on lists, Nova instance-snapshot images (3.46), the
+3.48 / 3.61 / 3.63 / 3.65 volume keys, 3.53's strict bodies, 3.60's time filters, 3.65's
+consumes_quota filter, 3.52's type filter — and what we refuse whatever the version (multiattach types). Through the Cinder API with a
 volume host that speaks the agent contract over the internal API (``test_volumes.VolumeHost``).
 """
 
 from __future__ import annotations
 
 import datetime
+import json
 import time
+import uuid
 from typing import Any
 
 import pytest
@@ -291,3 +293,35 @@ def test_snapshot_actions_work_at_3_65_as_openstacksdk_sends_them(
     assert forced.status_code == 202, forced.text
     host.settle()
     assert user("GET", f"/snapshots/{snap['id']}", "3.65").status_code == 404
+
+
+# --- 3.46: Nova instance-snapshot images ----------------------------------------------------
+
+
+def test_from_3_46_a_nova_instance_snapshot_image_makes_the_volume_from_its_snapshot(
+        api: Api, host: VolumeHost, user: Who) -> None:
+    volume = available(user, host, size=2)
+    snap = snapshot_of(user, host, volume["id"])
+
+    def nova_image(snapshot_id: str) -> str:
+        bdm = [{"source_type": "snapshot", "destination_type": "volume", "boot_index": 0,
+                "snapshot_id": snapshot_id, "volume_size": 2, "delete_on_termination": False}]
+        r = api.client.post("/image/v2/images", headers=user.token, json={
+            "name": "server-snapshot", "disk_format": "raw", "container_format": "bare",
+            "block_device_mapping": json.dumps(bdm), "root_device_name": "/dev/vda"})
+        assert r.status_code == 201, r.text
+        return str(r.json()["id"])
+
+    image = nova_image(snap["id"])
+    # Before 3.46 it is an ordinary image, and this one holds no data.
+    old = user("POST", "/volumes", "3.45", json={"volume": {"size": 2, "imageRef": image}})
+    assert old.status_code == 400, old.text
+    new = user("POST", "/volumes", "3.46", json={"volume": {"size": 2, "imageRef": image}})
+    assert new.status_code == 202, new.text
+    made = new.json()["volume"]
+    assert made["snapshot_id"] == snap["id"]
+    assert host.desired()[made["id"]]["source"]["type"] == "snapshot"
+    missing = user("POST", "/volumes", "3.46", json={"volume": {
+        "size": 2, "imageRef": nova_image(str(uuid.uuid4()))}})
+    assert missing.status_code == 404
+    assert "Nova specific image is found" in missing.json()["itemNotFound"]["message"]

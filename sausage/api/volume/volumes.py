@@ -158,6 +158,7 @@ def _create_args(request: Request, body: dict[str, Any]) -> dict[str, Any]:
         "volume_type": _optional_str(volume, "volume_type") or None,
         "availability_zone": _optional_str(volume, "availability_zone") or None,
         "metadata": svc.check_metadata(volume.get("metadata")),
+        "nova_images": common.at_least(request, 3, 46),
     }
 
 

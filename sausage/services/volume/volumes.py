@@ -11,6 +11,7 @@ in ``listing``.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import uuid
 from collections.abc import Mapping, Sequence
@@ -207,6 +208,34 @@ def _from_image(s: Session, ctx: Context, image_id: str, size: int | None
     return size, _image_metadata(view)
 
 
+def _image_snapshot(s: Session, ctx: Context, image_id: str) -> str | None:
+    """The snapshot a Nova instance-snapshot image stands for (3.46): its
+    ``block_device_mapping`` property names the root disk's volume snapshot. None for any
+    other image (or one the caller cannot see: the image path reports that)."""
+    try:
+        props = images.get(s, ctx, image_id).properties
+    except errors.NotFound:
+        return None
+    bdms: Any = props.get("block_device_mapping")
+    if isinstance(bdms, str):
+        try:
+            bdms = json.loads(bdms)
+        except ValueError:
+            return None
+    if not isinstance(bdms, list):
+        return None
+    for bdm in bdms:
+        if (isinstance(bdm, dict) and bdm.get("source_type") == "snapshot"
+                and str(bdm.get("boot_index")) == "0"):
+            snapshot_id = str(bdm.get("snapshot_id"))
+            snap = s.get(vm.VolumeSnapshot, snapshot_id)
+            if snap is None or not policy.visible(ctx, snap.project_id):
+                raise errors.NotFound(f"Nova specific image is found, but boot volume "
+                                      f"snapshot id:{snapshot_id} not found.")
+            return snapshot_id
+    return None
+
+
 def _snapshot(s: Session, ctx: Context, snapshot_id: str) -> vm.VolumeSnapshot:
     snap = s.get(vm.VolumeSnapshot, snapshot_id)
     if snap is None or not policy.visible(ctx, snap.project_id):
@@ -241,10 +270,13 @@ def make(s: Session, ctx: Context, *, size: int | None, name: str | None = None,
          description: str | None = None, image_id: str | None = None,
          snapshot_id: str | None = None, source_volid: str | None = None,
          volume_type: str | None = None, availability_zone: str | None = None,
-         metadata: dict[str, str] | None = None, host_id: str | None = None) -> vm.Volume:
+         metadata: dict[str, str] | None = None, host_id: str | None = None,
+         nova_images: bool = False) -> vm.Volume:
     """A new volume of ``size`` GiB (None: the size of its snapshot or source volume), empty
     or made from one source, on a volume host (``host_id`` forces one; the source's host for
     a snapshot or clone). Without a host the volume is created in ``error``, as Cinder does.
+    With ``nova_images`` (3.46) an image that is a Nova instance snapshot makes the volume
+    from the volume snapshot it refers to.
 
     Raises Forbidden (no project, reader), NotFound (snapshot, source volume, type),
     BadRequest (size, zone, image, source state), PayloadTooLarge (quota).
@@ -259,6 +291,10 @@ def make(s: Session, ctx: Context, *, size: int | None, name: str | None = None,
     if sum(x is not None for x in (image_id, snapshot_id, source_volid)) > 1:
         raise errors.BadRequest("Invalid input received: Only one of imageRef, snapshot_id "
                                 "and source_volid may be given.")
+    if nova_images and image_id is not None and snapshot_id is None and source_volid is None:
+        from_image = _image_snapshot(s, ctx, image_id)
+        if from_image is not None:
+            snapshot_id, image_id = from_image, None
     zones = placement.zones(s)
     if availability_zone is not None and availability_zone not in zones:
         raise errors.BadRequest(f"Availability zone '{availability_zone}' is invalid.")
