@@ -1,8 +1,9 @@
 """Block Storage microversions 3.45–3.65: each thing a version adds is absent one version
 before it and there from it on — counts on lists, Nova instance-snapshot images (3.46), the
 3.48 / 3.61 / 3.63 / 3.65 volume keys, 3.53's strict bodies, 3.60's time filters, 3.65's
-consumes_quota filter, 3.52's type filter — and what we refuse whatever the version (multiattach types). Through the Cinder API with a
-volume host that speaks the agent contract over the internal API (``test_volumes.VolumeHost``).
+consumes_quota filter, 3.52's type filter — and what we refuse whatever the version
+(multiattach types). Through the Cinder API with a volume host that speaks the agent contract
+over the internal API (``test_volumes.VolumeHost``).
 """
 
 from __future__ import annotations
