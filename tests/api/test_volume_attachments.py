@@ -145,6 +145,10 @@ def test_attach_hot_plugs_the_volume_and_the_report_makes_it_in_use(
     volume = tenant.show_volume(volume_id)
     assert (volume["status"], volume["attachments"][0]["server_id"],
             volume["attachments"][0]["device"]) == ("in-use", server_id, "/dev/vdb")
+    # As in Cinder, only an admin is told which compute host has it.
+    assert volume["attachments"][0]["host_name"] is None
+    as_admin = cinder(api, "GET", f"/volumes/{volume_id}", api.admin, tenant.project).json()
+    assert as_admin["volume"]["attachments"][0]["host_name"] == host.name
     assert tenant.attachments(server_id) == [r.json()["volumeAttachment"]]
     shown = nova(api, "GET", f"/servers/{server_id}/os-volume_attachments/{volume_id}",
                  tenant.token)

@@ -326,3 +326,21 @@ def test_from_3_46_a_nova_instance_snapshot_image_makes_the_volume_from_its_snap
         "size": 2, "imageRef": nova_image(str(uuid.uuid4()))}})
     assert missing.status_code == 404
     assert "Nova specific image is found" in missing.json()["itemNotFound"]["message"]
+
+
+# --- 3.54: the attachment's mode ----------------------------------------------------------------
+
+
+def test_from_3_54_an_attachment_is_made_read_only_on_request(
+        host: VolumeHost, user: Who) -> None:
+    volume = available(user, host)
+    body = {"attachment": {"volume_uuid": volume["id"], "mode": "ro"}}
+    early = user("POST", "/attachments", "3.53", json=body)
+    assert early.status_code == 400 and "'mode'" in early.json()["badRequest"]["message"]
+    assert show(user, volume["id"], "3.53")["status"] == "available"
+    made = user("POST", "/attachments", "3.54", json=body)
+    assert made.status_code == 200, made.text
+    assert made.json()["attachment"]["attach_mode"] == "ro"
+    bad = user("POST", "/attachments", "3.54", json={"attachment": {
+        "volume_uuid": volume["id"], "mode": "rwx"}})
+    assert bad.status_code == 400

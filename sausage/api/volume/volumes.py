@@ -27,10 +27,12 @@ __all__ = ["ROUTES", "render", "parse_size"]
 # --- rendering ------------------------------------------------------------------------------------
 
 
-def _attachments(view: svc.VolumeView) -> list[dict[str, Any]]:
+def _attachments(view: svc.VolumeView, is_admin: bool) -> list[dict[str, Any]]:
+    # Cinder shows the compute host's name to admins (and services) only.
     return [{"id": view.volume.id, "attachment_id": a.id, "volume_id": view.volume.id,
-             "server_id": a.instance_uuid, "host_name": a.attached_host, "device": a.mountpoint,
-             "attached_at": common.iso(a.attach_time)} for a in view.attachments]
+             "server_id": a.instance_uuid, "host_name": a.attached_host if is_admin else None,
+             "device": a.mountpoint, "attached_at": common.iso(a.attach_time)}
+            for a in view.attachments]
 
 
 def render(request: Request, view: svc.VolumeView, is_admin: bool, full: bool = True
@@ -48,7 +50,7 @@ def render(request: Request, view: svc.VolumeView, is_admin: bool, full: bool = 
         "id": v.id, "name": v.name, "description": v.description, "size": v.size,
         "status": v.status, "availability_zone": v.availability_zone,
         "created_at": common.iso(v.created_at), "updated_at": common.iso(v.updated_at),
-        "attachments": _attachments(view), "bootable": "true" if v.bootable else "false",
+        "attachments": _attachments(view, is_admin), "bootable": "true" if v.bootable else "false",
         "encrypted": False, "links": common.links(request, "volumes", v.id),
         "metadata": metadata, "multiattach": v.multiattach, "replication_status": "disabled",
         "snapshot_id": v.snapshot_id, "source_volid": v.source_volid,
