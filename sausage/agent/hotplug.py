@@ -155,37 +155,37 @@ class Hotplug:
         """Grow a volume a running QEMU of ours has open, through that QEMU (the guest sees the
         new size); False when none has it (the backend grows it itself). Called by the volume
         reconciler's workers. Raises DriverError when QEMU refuses."""
-        for sid in self.driver.server_ids():
-            if self.driver.pid(sid) is None:
-                continue
-            try:
-                if volume_id not in blockdevs.attached(self._sock(sid)):
-                    continue
-            except qemu.DriverError:
-                continue
-            blockdevs.resize(self._sock(sid), volume_id, size_bytes)
-            log.info("server %s: volume %s grown live to %d bytes", sid, volume_id, size_bytes)
-            return True
-        return False
+        sid = self._holder(volume_id)
+        if sid is None:
+            return False
+        blockdevs.resize(self._sock(sid), volume_id, size_bytes)
+        log.info("server %s: volume %s grown live to %d bytes", sid, volume_id, size_bytes)
+        return True
 
     def copy_live(self, volume_id: str, target: pathlib.Path, fmt: str) -> bool:
         """Have the running QEMU of ours that has the volume write a point-in-time copy of it
         to ``target`` (QMP ``drive-backup`` of its node: consistent while the guest writes);
         False when none has it. Called by the volume reconciler's workers for snapshots,
         clones and uploads of in-use volumes. Raises DriverError when the copy fails."""
+        sid = self._holder(volume_id)
+        if sid is None:
+            return False
+        disks.copy_running(self._sock(sid), target, COPY_TIMEOUT,
+                           device=blockdevs.Disk(volume_id, {}).node, fmt=fmt)
+        log.info("server %s: volume %s copied live to %s", sid, volume_id, target.name)
+        return True
+
+    def _holder(self, volume_id: str) -> str | None:
+        """The server whose running QEMU has the volume attached, if any."""
         for sid in self.driver.server_ids():
             if self.driver.pid(sid) is None:
                 continue
             try:
-                if volume_id not in blockdevs.attached(self._sock(sid)):
-                    continue
+                if volume_id in blockdevs.attached(self._sock(sid)):
+                    return sid
             except qemu.DriverError:
-                continue
-            disks.copy_running(self._sock(sid), target, COPY_TIMEOUT,
-                               device=blockdevs.Disk(volume_id, {}).node, fmt=fmt)
-            log.info("server %s: volume %s copied live to %s", sid, volume_id, target.name)
-            return True
-        return False
+                continue  # exited meanwhile
+        return None
 
     # -- reporting ---------------------------------------------------------------------------------
     def nic_messages(self, servers: Mapping[str, object]) -> list[str]:
