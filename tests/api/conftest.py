@@ -10,7 +10,7 @@ import dataclasses
 import pathlib
 import uuid
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -19,6 +19,9 @@ from starlette.testclient import TestClient
 from sausage import config
 from sausage.api import app as app_module
 from sausage.services.runtime import Cloud
+
+if TYPE_CHECKING:
+    from tests.api.test_volumes import VolumeHost, Who
 
 ADMIN_PASSWORD = "admin-secret"
 DEMO_PASSWORD = "demo-secret"
@@ -88,3 +91,26 @@ def api(request: pytest.FixtureRequest, tmp_path: pathlib.Path) -> Iterator[Api]
     with TestClient(app_module.build(cloud), base_url="http://127.0.0.1:8000") as client:
         yield Api(client, cloud)
     cloud.close()
+
+
+# The Cinder tests' callers, shared by the volume test modules (a module that defines its own
+# ``host``/``user``/``admin`` fixture keeps it). Imported late: test_volumes imports this module.
+@pytest.fixture
+def host(api: Api) -> VolumeHost:
+    """A volume host speaking the agent contract over the internal API."""
+    from tests.api.test_volumes import VolumeHost
+    return VolumeHost(api)
+
+
+@pytest.fixture
+def user(api: Api) -> Who:
+    """A member of a new project, calling the Cinder API."""
+    from tests.api.test_volumes import who
+    return who(api)
+
+
+@pytest.fixture
+def admin(api: Api) -> Who:
+    """The cloud admin in the admin project, calling the Cinder API."""
+    from tests.api.test_volumes import Who
+    return Who(api, api.admin, api.id_of("project", "admin"))

@@ -14,21 +14,6 @@ from tests.api.conftest import Api
 from tests.api.test_volumes import VolumeHost, Who, available, who
 
 
-@pytest.fixture
-def host(api: Api) -> VolumeHost:
-    return VolumeHost(api)
-
-
-@pytest.fixture
-def user(api: Api) -> Who:
-    return who(api)
-
-
-@pytest.fixture
-def admin(api: Api) -> Who:
-    return Who(api, api.admin, api.id_of("project", "admin"))
-
-
 def act(caller: Who, volume_id: str, name: str, args: Any = None, version: str = "3.44"
         ) -> httpx.Response:
     return caller("POST", f"/volumes/{volume_id}/action", version=version,

@@ -7,26 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from tests.api.conftest import Api
 from tests.api.test_volume_microversions import type_made
 from tests.api.test_volumes import VolumeHost, Who, who
-
-
-@pytest.fixture
-def host(api: Api) -> VolumeHost:
-    return VolumeHost(api)
-
-
-@pytest.fixture
-def user(api: Api) -> Who:
-    return who(api)
-
-
-@pytest.fixture
-def admin(api: Api) -> Who:
-    return Who(api, api.admin, api.id_of("project", "admin"))
 
 
 def set_default(admin: Who, project_id: str, volume_type: str,

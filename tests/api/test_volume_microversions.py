@@ -17,22 +17,7 @@ from typing import Any
 import pytest
 
 from tests.api.conftest import Api
-from tests.api.test_volumes import VolumeHost, Who, available, who
-
-
-@pytest.fixture
-def host(api: Api) -> VolumeHost:
-    return VolumeHost(api)
-
-
-@pytest.fixture
-def user(api: Api) -> Who:
-    return who(api)
-
-
-@pytest.fixture
-def admin(api: Api) -> Who:
-    return Who(api, api.admin, api.id_of("project", "admin"))
+from tests.api.test_volumes import VolumeHost, Who, available
 
 
 def show(caller: Who, volume_id: str, version: str) -> dict[str, Any]:

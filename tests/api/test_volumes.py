@@ -109,21 +109,6 @@ class VolumeHost:
         self.report(held)
 
 
-@pytest.fixture
-def host(api: Api) -> VolumeHost:
-    return VolumeHost(api)
-
-
-@pytest.fixture
-def user(api: Api) -> Who:
-    return who(api)
-
-
-@pytest.fixture
-def admin(api: Api) -> Who:
-    return Who(api, api.admin, api.id_of("project", "admin"))
-
-
 def available(user: Who, host: VolumeHost, size: int = 1, **extra: Any) -> dict[str, Any]:
     volume = user.create(size, **extra)
     host.settle()
