@@ -9,9 +9,7 @@ id, so a page costs the same however deep it is.
 
 from __future__ import annotations
 
-import ast
 import datetime
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,7 +20,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sausage import errors
 from sausage.db.models import volume as vm
 from sausage.services.context import Context
-from sausage.services.volume import policy, volumes
+from sausage.services.volume import policy, types, volumes
 
 __all__ = ["list_volumes", "count", "summary", "time_comparisons", "consumes_quota",
            "SORT_KEYS", "MAX_LIMIT"]
@@ -94,18 +92,6 @@ def _int(filters: Mapping[str, str], name: str) -> int | None:
     return value
 
 
-def _metadata_filter(text: str) -> dict[str, str]:
-    """The ``metadata`` filter: a dict as Python's or JSON's text (Tempest sends str(dict))."""
-    for parse in (json.loads, ast.literal_eval):
-        try:
-            value = parse(text)
-        except (ValueError, SyntaxError):
-            continue
-        if isinstance(value, dict):
-            return {str(k): str(v) for k, v in value.items()}
-    raise errors.BadRequest(f"Invalid input received: Invalid filter metadata: {text}")
-
-
 TIME_OPERATORS = ("gt", "gte", "eq", "neq", "lt", "lte")
 
 
@@ -171,7 +157,7 @@ def _filtered(ctx: Context, filters: Mapping[str, str]) -> Any:
         if clause is not None:
             query = query.where(clause)
     if "metadata" in filters:
-        for key, value in _metadata_filter(filters["metadata"]).items():
+        for key, value in types.dict_filter(filters["metadata"], "metadata").items():
             query = query.where(exists().where(
                 vm.VolumeMetadata.volume_id == vm.Volume.id, vm.VolumeMetadata.key == key,
                 vm.VolumeMetadata.value == value))

@@ -10,9 +10,7 @@ ever held (its volume has no host, or making it failed) goes at once.
 
 from __future__ import annotations
 
-import ast
 import dataclasses
-import json
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -27,7 +25,7 @@ from sausage.db.models.base import utcnow
 from sausage.services.compute import hosts
 from sausage.services.context import Context
 from sausage.services.volume import policy, quotas, volumes
-from sausage.services.volume.types import parse_bool
+from sausage.services.volume.types import dict_filter, parse_bool
 
 __all__ = ["SnapshotView", "get", "create", "listing", "count", "views", "update",
            "delete_snapshot",
@@ -219,20 +217,6 @@ def _integer(filters: Mapping[str, str], name: str) -> int | None:
     return value
 
 
-def _metadata_filter(text: str | None) -> dict[str, str]:
-    """The ``metadata`` filter: a dict as JSON or Python text (Tempest sends ``str(dict)``)."""
-    if not text:
-        return {}
-    for parse in (json.loads, ast.literal_eval):
-        try:
-            value = parse(text)
-        except (ValueError, SyntaxError):
-            continue
-        if isinstance(value, dict):
-            return {str(k): str(v) for k, v in value.items()}
-    raise errors.BadRequest(f"Invalid input received: Invalid filter metadata: {text}")
-
-
 def listing(s: Session, ctx: Context, filters: Mapping[str, str]
             ) -> tuple[list[SnapshotView], bool]:
     """The snapshots ``ctx`` may list, filtered (name, status, volume_id, metadata; admins:
@@ -272,7 +256,8 @@ def _filtered(ctx: Context, filters: Mapping[str, str]) -> Select[tuple[vm.Volum
         query = query.where(vm.VolumeSnapshot.project_id == filters["project_id"])
     elif not all_tenants:
         query = query.where(vm.VolumeSnapshot.project_id == (ctx.project_id or ""))
-    for key, value in _metadata_filter(filters.get("metadata")).items():
+    wanted = dict_filter(filters["metadata"], "metadata") if filters.get("metadata") else {}
+    for key, value in wanted.items():
         query = query.where(exists().where(vm.SnapshotMetadata.snapshot_id == vm.VolumeSnapshot.id,
                                            vm.SnapshotMetadata.key == key,
                                            vm.SnapshotMetadata.value == value))

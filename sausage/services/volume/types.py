@@ -109,8 +109,9 @@ def resolve(s: Session, ctx: Context, name_or_id: str | None) -> vm.VolumeType:
     raise errors.NotFound(f"Volume type {name_or_id} could not be found.")
 
 
-def _specs_filter(text: str) -> dict[str, str]:
-    """The ``extra_specs`` filter: a dict as Python's or JSON's text."""
+def dict_filter(text: str, field: str) -> dict[str, str]:
+    """A dict-valued list filter (``metadata``, ``extra_specs``): a dict as JSON's or Python's
+    text (Tempest sends ``str(dict)``); 400 with Cinder's message otherwise."""
     for parse in (json.loads, ast.literal_eval):
         try:
             value = parse(text)
@@ -118,7 +119,7 @@ def _specs_filter(text: str) -> dict[str, str]:
             continue
         if isinstance(value, dict):
             return {str(k): str(v) for k, v in value.items()}
-    raise errors.BadRequest(f"Invalid input received: Invalid filter extra_specs: {text}")
+    raise errors.BadRequest(f"Invalid input received: Invalid filter {field}: {text}")
 
 
 def listing(s: Session, ctx: Context, is_public: str | None,
@@ -128,7 +129,7 @@ def listing(s: Session, ctx: Context, is_public: str | None,
     ``true``/``false`` or ``none`` (every type). ``extra_specs`` (``{"k": "v"}``) keeps the
     types with those specs; a user filtering on a spec users may not read gets nothing."""
     default_type(s)
-    wanted = _specs_filter(extra_specs) if extra_specs is not None else {}
+    wanted = dict_filter(extra_specs, "extra_specs") if extra_specs is not None else {}
     if not ctx.is_admin and any(k not in USER_VISIBLE_EXTRA_SPECS for k in wanted):
         return []
     query = select(vm.VolumeType).order_by(vm.VolumeType.name)
