@@ -220,3 +220,14 @@ def test_a_root_volume_that_fails_to_be_made_fails_the_build(
     nova(api, "DELETE", f"/servers/{server_id}", tenant.token)
     host.converge()
     assert volumes_of(tenant) == []  # a failed volume goes with its server
+
+
+def test_a_boot_over_the_volume_quota_is_refused_and_makes_nothing(
+        api: Api, host: VolumeHost, tenant: Tenant) -> None:
+    r = cinder(api, "PUT", f"/os-quota-sets/{tenant.project}", api.admin, tenant.project,
+               json={"quota_set": {"gigabytes": 1}})
+    assert r.status_code == 200, r.text
+    over = create(api, tenant, [from_image(api, size=2)])
+    assert over.status_code == 413, over.text
+    assert "gigabytes" in over.text
+    assert servers_of(api, tenant) == [] and volumes_of(tenant) == []
