@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from sausage import errors
 from sausage.db.models import image as m
 from sausage.db.models.base import utcnow
+from sausage.services import keyset
 from sausage.services.context import Context
 
 __all__ = [
@@ -348,27 +349,12 @@ NULLABLE_DEFAULTS: dict[str, Any] = {"name": "", "container_format": "", "disk_f
 
 
 def _key(name: str) -> Any:
-    """The sort expression for ``name``; NULLs sort as the smallest value on every database."""
-    column = getattr(m.Image, name)
-    if name in NULLABLE_DEFAULTS:
-        return func.coalesce(column, NULLABLE_DEFAULTS[name])
-    return column
-
-
-def _marker_value(marker: m.Image, name: str) -> Any:
-    value = getattr(marker, name)
-    return NULLABLE_DEFAULTS.get(name) if value is None else value
+    return keyset.key(m.Image, name, NULLABLE_DEFAULTS)
 
 
 def _after(marker: m.Image, order: list[tuple[str, str]]) -> ColumnElement[bool]:
-    """Rows strictly after ``marker`` in the (key, direction) order: keyset pagination."""
-    clauses: list[ColumnElement[bool]] = []
-    for i, (name, direction) in enumerate(order):
-        equal_before = [_key(k) == _marker_value(marker, k) for k, _ in order[:i]]
-        value = _marker_value(marker, name)
-        step = _key(name) > value if direction == "asc" else _key(name) < value
-        clauses.append(and_(*equal_before, step))
-    return or_(*clauses)
+    """Rows strictly after ``marker`` in the (key, direction) order: keyset paging."""
+    return keyset.after(m.Image, marker, order, NULLABLE_DEFAULTS)
 
 
 # --- update, delete, tags ----------------------------------------------------------------------

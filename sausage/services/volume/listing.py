@@ -13,12 +13,13 @@ import datetime
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import and_, exists, false, func, or_, select
+from sqlalchemy import exists, false, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from sausage import errors
 from sausage.db.models import volume as vm
+from sausage.services import keyset
 from sausage.services.context import Context
 from sausage.services.volume import policy, types, volumes
 
@@ -60,24 +61,12 @@ def _sort(filters: Mapping[str, str]) -> list[tuple[str, str]]:
 
 
 def _key(name: str) -> Any:
-    column = getattr(vm.Volume, name)
-    return func.coalesce(column, NULLABLE[name]) if name in NULLABLE else column
-
-
-def _marker_value(marker: vm.Volume, name: str) -> Any:
-    value = getattr(marker, name)
-    return NULLABLE.get(name) if value is None else value
+    return keyset.key(vm.Volume, name, NULLABLE)
 
 
 def _after(marker: vm.Volume, order: list[tuple[str, str]]) -> ColumnElement[bool]:
     """Rows strictly after ``marker`` in the (key, direction) order: keyset paging."""
-    clauses: list[ColumnElement[bool]] = []
-    for i, (name, direction) in enumerate(order):
-        equal_before = [_key(k) == _marker_value(marker, k) for k, _ in order[:i]]
-        value = _marker_value(marker, name)
-        step = _key(name) > value if direction == "asc" else _key(name) < value
-        clauses.append(and_(*equal_before, step))
-    return or_(*clauses)
+    return keyset.after(vm.Volume, marker, order, NULLABLE)
 
 
 def _int(filters: Mapping[str, str], name: str) -> int | None:
