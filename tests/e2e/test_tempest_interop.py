@@ -1,6 +1,6 @@
 """Upstream's own yardstick in the suite: Tempest's interop tests against ``sausage up``.
 
-Runs tools/tempest/run (Tempest 47 in its own virtualenv) with ../shared/interop-tests.txt and
+Runs tools/tempest/run (Tempest 47 in its own virtualenv) with tools/tempest/interop-tests.txt and
 checks, per service, that nothing fails and that the tests this cloud can run all pass. Tests
 that need a service not built yet (dns) are skipped by Tempest itself.
 """

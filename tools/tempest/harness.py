@@ -376,7 +376,7 @@ def main():
     p.add_argument('--state-dir',
                    default=os.environ.get('SAUSAGE_STATE_DIR', '/var/lib/sausage'))
     sel = p.add_mutually_exclusive_group()
-    sel.add_argument('--list', help='include list (default: shared interop list)')
+    sel.add_argument('--list', help='include list (default: the interop list beside this file)')
     sel.add_argument('--regex', help='run tests matching this regex instead')
     p.add_argument('--concurrency', type=int, default=2)
     p.add_argument('--list-only', action='store_true',
@@ -400,8 +400,7 @@ def main():
     if args.regex:
         select = ['--regex', args.regex]
     else:
-        src = args.list or os.path.join(args.repo_root, '..', 'shared',
-                                        'interop-tests.txt')
+        src = args.list or os.path.join(HERE, 'interop-tests.txt')
         with open(src) as f:
             tests = [ln.strip() for ln in f
                      if ln.strip() and not ln.lstrip().startswith('#')]
