@@ -29,11 +29,14 @@ class SausageError(Exception):
     # ``type``, e.g. "NetworkNotFound"); empty means the renderer's generic name for the status.
     kind = ""
 
-    def __init__(self, message: str, *, kind: str = "") -> None:
+    def __init__(self, message: str, *, kind: str = "",
+                 headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.message = message
         if kind:
             self.kind = kind
+        # Response headers the fault carries (Glance's 415 names the PATCH types it accepts).
+        self.headers = dict(headers or {})
 
 
 class BadRequest(SausageError):

@@ -3,6 +3,10 @@
 Which service a request belongs to is its first path segment (``/identity``, ``/compute`` …);
 the renderer for that service shapes the body. Unknown exceptions become a 500 in the same shape
 with no internals leaked, and are logged with the request id.
+
+A message may quote what the client sent; whatever it holds (a lone surrogate, a NUL, bytes read
+as latin-1) the fault is still written: what UTF-8 cannot carry is shown as a ``\\uXXXX``
+escape, so the renderer itself never fails.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from starlette.responses import JSONResponse, Response
 
 from sausage import errors
 
-__all__ = ["render", "service_of", "handle"]
+__all__ = ["render", "printable", "service_of", "handle"]
 
 log = logging.getLogger("sausage.api")
 
@@ -66,11 +70,17 @@ def service_of(path: str) -> str:
     return path.lstrip("/").split("/", 1)[0]
 
 
+def printable(text: str) -> str:
+    """``text`` with every character UTF-8 cannot encode (lone surrogates) escaped."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def render(path: str, status: int, title: str, message: str,
            headers: dict[str, str] | None = None, kind: str = "") -> Response:
     renderer = RENDERERS.get(service_of(path), _plain)
+    message = printable(message)
     # Only Neutron's body names the error's own type; the others name the status.
-    body = (_network(status, title, message, kind) if renderer is _network
+    body = (_network(status, title, message, printable(kind)) if renderer is _network
             else renderer(status, title, message))
     return JSONResponse(body, status_code=status, headers=headers)
 
@@ -84,8 +94,8 @@ async def handle(request: Request, exc: Exception) -> Response:
     """The one exception handler: looked up for every exception class the app raises."""
     path = request.url.path
     if isinstance(exc, errors.SausageError):
-        headers = _www_authenticate(request) if exc.status == 401 else None
-        return render(path, exc.status, exc.title, exc.message, headers, exc.kind)
+        headers = {**exc.headers, **(_www_authenticate(request) if exc.status == 401 else {})}
+        return render(path, exc.status, exc.title, exc.message, headers or None, exc.kind)
     if isinstance(exc, HTTPException):
         message = {404: "The resource could not be found.",
                    405: "The method is not allowed for the requested URL."}.get(

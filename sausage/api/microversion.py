@@ -68,7 +68,10 @@ class Microversions:
         if service is None:
             await self.app(scope, receive, send)
             return
-        headers = {k.decode().lower(): v.decode() for k, v in scope.get("headers", [])}
+        # Header bytes are latin-1 by HTTP's rules: a byte that is not UTF-8 (b"\xff" in any
+        # header) must not fail here, before the service has even seen the request.
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1")
+                   for k, v in scope.get("headers", [])}
         asked = self._requested(service, headers)
         version = service.minimum
         error: tuple[int, str] | None = None

@@ -1,14 +1,28 @@
 """Request and response plumbing every API module shares.
 
-``body`` parses and validates JSON into a pydantic model (400 with the field named on failure);
-``json_object`` reads a body that must be a JSON object, with the service's own messages;
+Request bodies are decoded in ONE place, here, for every service:
+
+- ``await json_value(request, malformed)``: the body as a JSON value. Past ``MAX_BODY`` it is a
+  413; a Content-Type the service refuses is its own answer (``MEDIA``); an empty body, bytes
+  that are not strict UTF-8, text that is not JSON, nesting deeper than ``MAX_DEPTH``, a number
+  that is not finite (``1e999``, ``NaN``, ``Infinity``), an integer outside signed 64 bits, or a
+  string with a lone surrogate (raw or escaped ``\\ud800``) or a NUL character are a 400 that
+  starts with the service's ``malformed`` message and says why. ``decode(raw)`` is the same
+  check on bytes already read (agents' reports, the fuzz tier).
+- ``await json_object(request, malformed, not_object)``: ``json_value`` that must be an object.
+- ``await body(request, model)``: ``json_object`` validated into a pydantic model (400 with the
+  field named on failure).
+
 ``call`` runs a service function in the thread pool inside one database transaction, with the
 caller's ``Context`` built from their token in that same transaction.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json as jsonlib
+import math
+import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -19,19 +33,177 @@ from starlette.responses import JSONResponse, Response
 
 from sausage import errors
 
-__all__ = ["body", "json_object", "call", "call_public", "in_thread", "json", "empty", "filters",
-           "base_url", "MAX_BODY"]
+__all__ = ["body", "json_value", "json_object", "decode", "media_type", "Malformed", "MEDIA",
+           "MediaRule", "call", "call_public", "in_thread", "json", "empty", "filters",
+           "base_url", "MAX_BODY", "MAX_DEPTH", "INT64_MIN", "INT64_MAX"]
 
 T = TypeVar("T")
 M = TypeVar("M", bound=pydantic.BaseModel)
 
 MAX_BODY = 1 << 20
+# Real bodies nest five or six levels (a server's block_device_mapping_v2 is the deepest); 32
+# leaves room for anything a client builds and keeps every later walk over the value shallow.
+MAX_DEPTH = 32
+# Every integer column (SQLAlchemy BigInteger on PostgreSQL and MariaDB, INTEGER on SQLite)
+# stores at most a signed 64-bit value: a larger one is refused before any query sees it.
+INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
+
+# A lone UTF-16 surrogate (only reachable through an escape such as "\ud800": strict UTF-8 never
+# decodes to one) cannot be encoded back to UTF-8, so it breaks every later read of the value; a
+# NUL cannot be stored in a PostgreSQL text column.
+_UNSTORABLE = re.compile("[\ud800-\udfff\x00]")
+
+
+class Malformed(ValueError):
+    """Why a body is not acceptable JSON (the text after the service's own message)."""
+
+
+def _integer(text: str) -> int:
+    value = int(text)
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise Malformed(f"the integer {text[:24]}{'...' if len(text) > 24 else ''} is outside "
+                        "the signed 64-bit range")
+    return value
+
+
+def _float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise Malformed(f"the number {text[:24]} is too large to store")
+    return value
+
+
+def _constant(text: str) -> Any:
+    raise Malformed(f"{text} is not a JSON number")
+
+
+def _walk(value: Any) -> None:
+    """Depth and strings of a decoded value, without recursion (the value may be deep)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            if _UNSTORABLE.search(item):
+                raise Malformed("a string holds a lone UTF-16 surrogate or a NUL character")
+            continue
+        if isinstance(item, dict):
+            children: list[Any] = [*item.keys(), *item.values()]
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > MAX_DEPTH:
+            raise Malformed(f"it nests deeper than {MAX_DEPTH} levels")
+        stack.extend((child, depth + 1) for child in children)
+
+
+def decode(raw: bytes) -> Any:
+    """The JSON value of ``raw``; Malformed saying why when it is not strict UTF-8, not JSON, too
+    deep, or holds a number or string no column can store."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise Malformed(f"byte {e.start} is not valid UTF-8") from e
+    try:
+        value = jsonlib.loads(text, parse_int=_integer, parse_float=_float,
+                              parse_constant=_constant)
+    except Malformed:
+        raise
+    except RecursionError as e:
+        raise Malformed(f"it nests deeper than {MAX_DEPTH} levels") from e
+    except ValueError as e:  # JSONDecodeError, and int() past Python's digit limit
+        raise Malformed("the body is not valid JSON") from e
+    _walk(value)
+    return value
+
+
+# --- Content-Type, as each upstream service enforces it ------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class MediaRule:
+    """Which Content-Types a service parses as JSON, and what it answers for the others. A
+    missing or empty Content-Type is JSON everywhere (every upstream service allows it)."""
+
+    accepts: Callable[[str], bool]
+    refuse: Callable[[str], errors.SausageError]
+
+
+def _any(media: str) -> bool:
+    return True
+
+
+def _werkzeug_json(media: str) -> bool:
+    # Keystone (Flask) parses what werkzeug calls JSON: application/json or application/*+json.
+    return media == "application/json" or (media.startswith("application/")
+                                           and media.endswith("+json"))
+
+
+def _keystone_refusal(media: str) -> errors.SausageError:
+    return errors.BadRequest(
+        "Expecting to find application/json in Content-Type header. The server could not "
+        "comply with the request since it is either malformed or otherwise incorrect. The "
+        "client is assumed to be in error.")
+
+
+def _unsupported(media: str) -> errors.SausageError:
+    return errors.UnsupportedMediaType("Unsupported Content-Type")
+
+
+MEDIA: dict[str, MediaRule] = {
+    "identity": MediaRule(_werkzeug_json, _keystone_refusal),
+    # Nova reads text/plain as "no Content-Type" (the default of some WSGI servers).
+    "compute": MediaRule(lambda m: m in ("application/json",
+                                         "application/vnd.openstack.compute+json",
+                                         "text/plain"), _unsupported),
+    "volume": MediaRule(lambda m: m in ("application/json",
+                                        "application/vnd.openstack.volume+json"), _unsupported),
+    # Neutron (pecan) and Glance (its JSONRequestDeserializer) parse any body as JSON; Glance's
+    # PATCH and upload media types are checked by their own handlers.
+    "network": MediaRule(_any, _unsupported),
+    "image": MediaRule(_any, _unsupported),
+}
+
+
+def media_type(request: Request) -> str:
+    """The request's media type, lower case, without parameters ('' when there is none)."""
+    return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+def _service(request: Request) -> str:
+    return request.url.path.lstrip("/").split("/", 1)[0]
+
+
+async def json_value(request: Request, malformed: str, kind: str = "") -> Any:
+    """The request body as a JSON value (see the module docstring): PayloadTooLarge past
+    ``MAX_BODY``; the service's refusal of its Content-Type; BadRequest ``malformed: why`` for
+    an empty or unacceptable body (``kind``: the service's error name)."""
+    raw = await request.body()
+    if len(raw) > MAX_BODY:
+        raise errors.PayloadTooLarge("Request is too large.")
+    media = media_type(request)
+    rule = MEDIA.get(_service(request))
+    if media and raw and rule is not None and not rule.accepts(media):
+        raise rule.refuse(media)
+    if not raw.strip():
+        raise errors.BadRequest(f"{malformed}: a JSON body is required.", kind=kind)
+    try:
+        return decode(raw)
+    except Malformed as e:
+        raise errors.BadRequest(f"{malformed}: {e}.", kind=kind) from e
+
+
+async def json_object(request: Request, malformed: str, not_object: str, kind: str = ""
+                      ) -> dict[str, Any]:
+    """``json_value`` that must be a JSON object: BadRequest ``not_object`` for any other
+    value."""
+    value = await json_value(request, malformed, kind)
+    if not isinstance(value, dict):
+        raise errors.BadRequest(not_object, kind=kind)
+    return value
 
 
 def _describe(error: Any) -> str:
     where = "/".join(str(p) for p in error["loc"])
-    if error["type"] == "json_invalid":
-        return "Malformed request body: the body is not valid JSON."
     if error["type"] == "missing":
         return f"Invalid input for field '{where}': '{error['loc'][-1]}' is a required property."
     if error["type"] == "extra_forbidden":
@@ -41,32 +213,12 @@ def _describe(error: Any) -> str:
 
 async def body(request: Request, model: type[M]) -> M:
     """The request body as ``model``; BadRequest naming the first bad field otherwise."""
-    raw = await request.body()
-    if len(raw) > MAX_BODY:
-        raise errors.PayloadTooLarge("Request is too large.")
-    if not raw.strip():
-        raise errors.BadRequest("Malformed request body: a JSON body is required.")
+    value = await json_object(request, "Malformed request body",
+                              "Malformed request body: the body must be a JSON object.")
     try:
-        return model.model_validate_json(raw, strict=True)
+        return model.model_validate(value, strict=True)
     except pydantic.ValidationError as e:
         raise errors.BadRequest(_describe(e.errors()[0])) from e
-
-
-async def json_object(request: Request, malformed: str, not_object: str, kind: str = ""
-                      ) -> dict[str, Any]:
-    """The request body as a JSON object: PayloadTooLarge past ``MAX_BODY``, BadRequest
-    ``malformed`` for an empty or unparsable body, ``not_object`` for any other JSON value
-    (``kind``: the service's error name for both)."""
-    raw = await request.body()
-    if len(raw) > MAX_BODY:
-        raise errors.PayloadTooLarge("Request is too large.")
-    try:
-        value = jsonlib.loads(raw or b"")
-    except ValueError as e:
-        raise errors.BadRequest(malformed, kind=kind) from e
-    if not isinstance(value, dict):
-        raise errors.BadRequest(not_object, kind=kind)
-    return value
 
 
 def _state(request: Request) -> Any:

@@ -36,8 +36,7 @@ async def _receive(request: Request, upload: Upload) -> None:
 
 async def upload(request: Request) -> Response:
     image_id = request.path_params["id"]
-    content_type = request.headers.get("content-type", "").split(";")[0].strip()
-    if content_type not in UPLOAD_TYPES:
+    if wire.media_type(request) not in UPLOAD_TYPES:
         raise errors.UnsupportedMediaType("Image data is uploaded as application/octet-stream.")
     cloud = request.app.state.cloud
     length_header = request.headers.get("content-length")

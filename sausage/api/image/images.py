@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import urllib.parse
 from typing import Any
 
@@ -22,13 +21,7 @@ PATCH_TYPES = ("application/openstack-images-v2.1-json-patch",
 
 
 async def _json(request: Request) -> Any:
-    raw = await request.body()
-    if len(raw) > wire.MAX_BODY:
-        raise errors.PayloadTooLarge("Request is too large.")
-    try:
-        return json.loads(raw or b"{}")
-    except ValueError as e:
-        raise errors.BadRequest("Malformed request body: the body is not valid JSON.") from e
+    return await wire.json_value(request, "Malformed JSON in request body")
 
 
 def _quota(request: Request) -> svc.Quota:
@@ -88,10 +81,10 @@ def _changes(body: Any) -> list[tuple[str, str, Any]]:
 async def member(request: Request) -> Response:
     image_id = request.path_params["id"]
     if request.method == "PATCH":
-        content_type = request.headers.get("content-type", "").split(";")[0].strip()
-        if content_type not in PATCH_TYPES:
+        if wire.media_type(request) not in PATCH_TYPES:
             raise errors.UnsupportedMediaType(
-                f"Unsupported Content-Type for PATCH: use {PATCH_TYPES[0]}")
+                f"Unsupported Content-Type for PATCH: use {PATCH_TYPES[0]}",
+                headers={"Accept-Patch": ", ".join(sorted(PATCH_TYPES))})
         changes = _changes(await _json(request))
         view = await wire.call(request, svc.update, image_id, changes)
         return wire.json(render.image(view))

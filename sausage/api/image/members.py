@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -17,10 +15,7 @@ __all__ = ["ROUTES"]
 
 
 async def _field(request: Request, name: str) -> str:
-    try:
-        body = json.loads(await request.body() or b"{}")
-    except ValueError as e:
-        raise errors.BadRequest("Malformed request body: the body is not valid JSON.") from e
+    body = await wire.json_value(request, "Malformed JSON in request body")
     value = body.get(name) if isinstance(body, dict) else None
     if not isinstance(value, str) or not value:
         raise errors.BadRequest(f"The request body needs a '{name}' string.")
