@@ -2,11 +2,18 @@
 
 ``Database.transaction()`` is the one way services write: everything inside commits together or
 not at all, so a rejected request never leaves half a record behind.
+
+Before every flush, each value about to be written is checked against what its column can store
+on every engine (``storable``): an integer within the column's width (Integer is 32 bits on
+PostgreSQL and MariaDB), a finite float, a string within the column's length and without NUL.
+A value that does not fit is the client's BadRequest naming the attribute, never a driver error
+after half the work — and SQLite, which would store anything, behaves as the others do.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import pathlib
 from collections.abc import Iterator
 from typing import Any
@@ -16,7 +23,13 @@ import alembic.config
 import sqlalchemy
 from sqlalchemy import event, orm
 
-__all__ = ["Database"]
+from sausage import errors
+
+__all__ = ["Database", "storable", "INT_RANGES"]
+
+# The widest value each integer type holds on every supported engine.
+INT_RANGES: list[tuple[type[sqlalchemy.types.TypeEngine[Any]], int]] = [
+    (sqlalchemy.SmallInteger, 15), (sqlalchemy.BigInteger, 63), (sqlalchemy.Integer, 31)]
 
 MIGRATIONS = pathlib.Path(__file__).parent / "migrations"
 
@@ -36,6 +49,7 @@ class Database:
             event.listen(self.engine, "connect", _sqlite_pragmas)
             event.listen(self.engine, "savepoint", _sqlite_begin_before_savepoint)
         self._sessions = orm.sessionmaker(self.engine, expire_on_commit=False)
+        event.listen(self._sessions, "before_flush", _check_storable)
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[orm.Session]:
@@ -53,6 +67,40 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def storable(column: Any, value: Any) -> str | None:
+    """Why ``value`` cannot be stored in (or compared with) ``column`` — a Column or a mapped
+    attribute; None when it can."""
+    kind = column.type
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(kind, sqlalchemy.Integer) and isinstance(value, int):
+        bits = next(b for t, b in INT_RANGES if isinstance(kind, t))
+        if not -(1 << bits) <= value < (1 << bits):
+            return f"must be between {-(1 << bits)} and {(1 << bits) - 1}"
+    elif isinstance(kind, sqlalchemy.Float) and isinstance(value, float):
+        if not math.isfinite(value):
+            return "must be a finite number"
+    elif isinstance(kind, sqlalchemy.String) and isinstance(value, str):
+        if kind.length is not None and len(value) > kind.length:
+            return f"must be at most {kind.length} characters long"
+        if "\x00" in value:
+            return "must not contain a NUL character"
+    return None
+
+
+def _check_storable(session: orm.Session, _context: Any, _instances: Any) -> None:
+    for obj in (*session.new, *session.dirty):
+        state = sqlalchemy.inspect(obj)
+        for attr in state.mapper.column_attrs:
+            # Only values already in the object: reading others would load them mid-flush.
+            if attr.key not in state.dict:
+                continue
+            for column in attr.columns:
+                reason = storable(column, state.dict[attr.key])
+                if reason is not None:
+                    raise errors.BadRequest(f"Invalid input for {attr.key}: {reason}.")
 
 
 def _sqlite_begin_before_savepoint(connection: Any, _name: Any) -> None:

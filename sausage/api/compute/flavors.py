@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -15,6 +15,12 @@ from sausage.services.compute import flavors as svc
 
 __all__ = ["ROUTES", "render"]
 
+N = TypeVar("N", int, float)
+
+# Nova's db limits: what its integer and single-precision float columns hold.
+MAX_INT = 2147483647
+MAX_FLOAT = 3.40282e+38
+
 CREATE = {
     "type": "object",
     "properties": {"flavor": {
@@ -23,13 +29,19 @@ CREATE = {
             "name": validation.NAME,
             "id": {"type": ["string", "number", "null"], "minLength": 1, "maxLength": 255,
                    "pattern": r"^(?! )[a-zA-Z0-9. _-]+(?<! )$"},
-            "ram": {"type": ["integer", "string"], "pattern": "^[0-9]+$", "minimum": 1},
-            "vcpus": {"type": ["integer", "string"], "pattern": "^[0-9]+$", "minimum": 1},
-            "disk": {"type": ["integer", "string"], "pattern": "^[0-9]+$", "minimum": 0},
+            "ram": {"type": ["integer", "string"], "pattern": "^[0-9]+$", "minimum": 1,
+                    "maximum": MAX_INT},
+            "vcpus": {"type": ["integer", "string"], "pattern": "^[0-9]+$", "minimum": 1,
+                      "maximum": MAX_INT},
+            "disk": {"type": ["integer", "string"], "pattern": "^[0-9]+$", "minimum": 0,
+                     "maximum": MAX_INT},
             "OS-FLV-EXT-DATA:ephemeral": {"type": ["integer", "string"], "pattern": "^[0-9]*$",
-                                          "minimum": 0},
-            "swap": {"type": ["integer", "string"], "pattern": "^[0-9]*$", "minimum": 0},
-            "rxtx_factor": {"type": ["number", "string"], "minimum": 0, "exclusiveMinimum": True},
+                                          "minimum": 0, "maximum": MAX_INT},
+            "swap": {"type": ["integer", "string"], "pattern": "^[0-9]*$", "minimum": 0,
+                     "maximum": MAX_INT},
+            # A float column: Nova allows up to single precision's largest value.
+            "rxtx_factor": {"type": ["number", "string"], "pattern": r"^[0-9]+(\.[0-9]+)?$",
+                            "minimum": 0, "exclusiveMinimum": True, "maximum": MAX_FLOAT},
             "os-flavor-access:is_public": validation.BOOLEAN,
         },
         "required": ["name", "ram", "vcpus", "disk"],
@@ -38,6 +50,21 @@ CREATE = {
     "required": ["flavor"],
     "additionalProperties": False,
 }
+
+
+def _bounded(name: str, value: N, maximum: N) -> N:
+    """A number given as a string is checked only after conversion (the schema's bounds apply
+    to numbers): Nova's words for one outside its column."""
+    if value > maximum:
+        raise errors.BadRequest(f"Invalid input for field/attribute {name}. Value: {value}. "
+                                f"{value} is greater than the maximum of {maximum}")
+    if name == "rxtx_factor" and value <= 0:
+        raise errors.BadRequest(f"Invalid input for field/attribute {name}. Value: {value}. "
+                                f"{value} is less than or equal to the minimum of 0")
+    if name in ("ram", "vcpus") and value < 1:
+        raise errors.BadRequest(f"Invalid input for field/attribute {name}. Value: {value}. "
+                                f"{value} is less than the minimum of 1")
+    return value
 
 
 def render(request: Request, row: Any, detail: bool = True) -> dict[str, Any]:
@@ -59,7 +86,10 @@ async def collection(request: Request) -> Response:
         values = dict(body["flavor"])
         for key in ("ram", "vcpus", "disk", "OS-FLV-EXT-DATA:ephemeral", "swap"):
             if key in values and values[key] != "":
-                values[key] = int(values[key])
+                values[key] = _bounded(key, int(values[key]), MAX_INT)
+        if "rxtx_factor" in values:
+            values["rxtx_factor"] = _bounded("rxtx_factor", float(values["rxtx_factor"]),
+                                             MAX_FLOAT)
         if "os-flavor-access:is_public" in values:
             values["os-flavor-access:is_public"] = validation.truthy(
                 values["os-flavor-access:is_public"])
@@ -128,9 +158,10 @@ async def action(request: Request) -> Response:
     for name, fn in (("addTenantAccess", svc.add_access),
                      ("removeTenantAccess", svc.remove_access)):
         if name in body:
-            tenant = (body[name] or {}).get("tenant")
-            if not isinstance(tenant, str):
-                raise errors.BadRequest(f"Invalid input for field/attribute {name}.")
+            tenant = body[name].get("tenant") if isinstance(body[name], dict) else None
+            if not isinstance(tenant, str) or not tenant:
+                raise errors.BadRequest(f"Invalid input for field/attribute {name}. Value: "
+                                        f"{body[name]}. 'tenant' is a required property")
             return wire.json(_access(flavor_id, await wire.call(request, fn, flavor_id, tenant)))
     raise errors.BadRequest("Unknown flavor action.")
 

@@ -7,9 +7,10 @@ forbid them where Keystone's JSON schema does.
 from __future__ import annotations
 
 import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic_core import PydanticCustomError
 
 __all__ = [
     "Name",
@@ -37,13 +38,31 @@ class Closed(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class Update(Open):
+    """A PATCH body: a field left out stays as it is; ``null`` only where Keystone's schema
+    allows it (a description, a default project …), never for a name, a flag or a list."""
+
+    not_null: ClassVar[frozenset[str]] = frozenset({
+        "name", "enabled", "tags", "options", "type", "interface", "url", "service_id"})
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_null(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for key in sorted(cls.not_null & set(cls.model_fields)):
+                if key in data and data[key] is None:
+                    raise PydanticCustomError("null", "'{field}' may not be null",
+                                              {"field": key})
+        return data
+
+
 class DomainCreate(Open):
     name: Name
     description: str | None = None
     enabled: bool = True
 
 
-class DomainUpdate(Open):
+class DomainUpdate(Update):
     name: Name | None = None
     description: str | None = None
     enabled: bool | None = None
@@ -59,7 +78,7 @@ class ProjectCreate(Open):
     tags: list[Name] = Field(default_factory=list, max_length=80)
 
 
-class ProjectUpdate(Open):
+class ProjectUpdate(Update):
     name: Name | None = None
     description: str | None = None
     enabled: bool | None = None
@@ -77,7 +96,7 @@ class UserCreate(Open):
     options: dict[str, Any] | None = None
 
 
-class UserUpdate(Open):
+class UserUpdate(Update):
     name: LongName | None = None
     default_project_id: Id | None = None
     enabled: bool | None = None
@@ -93,7 +112,7 @@ class GroupCreate(Open):
     description: str | None = None
 
 
-class GroupUpdate(Open):
+class GroupUpdate(Update):
     name: Name | None = None
     description: str | None = None
 
@@ -105,7 +124,7 @@ class RoleCreate(Open):
     options: dict[str, Any] | None = None
 
 
-class RoleUpdate(Open):
+class RoleUpdate(Update):
     name: LongName | None = None
     description: str | None = None
     options: dict[str, Any] | None = None
@@ -117,7 +136,7 @@ class RegionCreate(Open):
     parent_region_id: str | None = None
 
 
-class RegionUpdate(Open):
+class RegionUpdate(Update):
     description: str | None = None
     parent_region_id: str | None = None
 
@@ -129,7 +148,7 @@ class ServiceCreate(Open):
     enabled: bool = True
 
 
-class ServiceUpdate(Open):
+class ServiceUpdate(Update):
     type: LongName | None = None
     name: str | None = None
     description: str | None = None
@@ -145,7 +164,7 @@ class EndpointCreate(Open):
     enabled: bool = True
 
 
-class EndpointUpdate(Open):
+class EndpointUpdate(Update):
     service_id: Id | None = None
     interface: str | None = None
     url: Annotated[str, StringConstraints(min_length=1, pattern=r"^[a-zA-Z0-9+.-]+:")] | None = None

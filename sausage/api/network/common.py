@@ -55,7 +55,8 @@ from sausage.services.network import query
 __all__ = [
     "Attr", "list_query", "fields", "one", "many", "project_of", "standard", "listing", "shown",
     "created", "pick", "iso", "string", "boolean", "integer", "uuid", "nullable", "list_of",
-    "anything", "ip_address", "cidr", "json_body", "bad", "OWNED", "TAGS",
+    "anything", "ip_address", "cidr", "json_body", "bad", "OWNED", "TAGS", "shaped",
+    "ip_or_cidr", "mac", "ip_pool", "host_route", "fixed_ip", "address_pair",
     "Resource", "collection", "member",
     "routes",
 ]
@@ -65,6 +66,9 @@ Converter = Callable[[str, Any], Any]
 # Query keys that are not attribute filters.
 _CONTROL = {"fields", "sort_key", "sort_dir", "limit", "marker", "page_reverse", "tags",
             "tags-any", "not-tags", "not-tags-any"}
+
+
+MAX_LIMIT = 2 ** 31 - 1
 
 
 def bad(message: str) -> errors.BadRequest:
@@ -101,7 +105,9 @@ def list_query(request: Request) -> query.ListQuery:
         if limit < 0:
             raise errors.BadRequest(f"Limit must be an integer 0 or greater and not "
                                     f"'{limit}'", kind="BadRequest")
-        limit = limit or None  # Neutron: limit=0 means no limit
+        # Neutron: limit=0 means no limit; past any real page size, asking for more changes
+        # nothing (and a number past 64 bits must never reach the database).
+        limit = min(limit, MAX_LIMIT) or None
     return query.ListQuery(
         filters=filters,
         tags=_split(params.getlist("tags")), tags_any=_split(params.getlist("tags-any")),
@@ -273,6 +279,42 @@ def list_of(conv: Converter) -> Converter:
 
 def anything(name: str, value: Any) -> Any:
     return value
+
+
+def shaped(what: str, keys: Mapping[str, Converter], required: Sequence[str] = ()
+           ) -> Converter:
+    """An object with only ``keys`` (each converted), ``required`` among them: Neutron's
+    "Invalid data format for <what>" otherwise, so no service meets another shape."""
+    def conv(name: str, value: Any) -> dict[str, Any]:
+        if (not isinstance(value, dict) or any(k not in keys for k in value)
+                or any(k not in value for k in required)):
+            raise bad(f"Invalid data format for {what}: '{value}'")
+        return {k: keys[k](k, v) for k, v in value.items()}
+    return conv
+
+
+def ip_or_cidr(name: str, value: Any) -> str:
+    try:
+        if not isinstance(value, str):
+            raise ValueError(value)
+        ipaddress.ip_network(value, strict=False)
+        return value
+    except ValueError as e:
+        raise bad(f"'{value}' is not a valid IP address or subnet") from e
+
+
+def mac(name: str, value: Any) -> str:
+    if not isinstance(value, str) or len(value) > 64:
+        raise bad(f"'{value}' is not a valid MAC address")
+    return value
+
+
+ip_pool = shaped("IP pool", {"start": ip_address, "end": ip_address}, ("start", "end"))
+host_route = shaped("hostroute", {"destination": cidr, "nexthop": ip_address},
+                    ("destination", "nexthop"))
+fixed_ip = shaped("fixed IP", {"subnet_id": uuid, "ip_address": ip_address})
+address_pair = shaped("allowed address pair", {"ip_address": ip_or_cidr, "mac_address": mac},
+                      ("ip_address",))
 
 
 # The attributes every owned resource's body may carry on create (not on update).

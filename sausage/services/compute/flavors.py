@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from sausage import errors
 from sausage.db.models import compute as m
+from sausage.db.session import storable
 from sausage.services.compute import paging
 from sausage.services.context import Context
 
@@ -67,9 +68,12 @@ def list_flavors(s: Session, ctx: Context, filters: Mapping[str, str]) -> list[m
     for name, column in (("minRam", m.Flavor.ram), ("minDisk", m.Flavor.disk)):
         if name in filters:
             try:
-                query = query.where(column >= int(filters[name]))
+                least = int(filters[name])
             except ValueError as e:
                 raise errors.BadRequest(f"Invalid {name} filter [{filters[name]}]") from e
+            if storable(column, least) is not None:  # PostgreSQL compares within the column
+                raise errors.BadRequest(f"Invalid {name} filter [{filters[name]}]")
+            query = query.where(column >= least)
     sort_key = filters.get("sort_key", "flavorid")
     columns: dict[str, Any] = {"flavorid": m.Flavor.id, "name": m.Flavor.name, "memory_mb": m.Flavor.ram,
                "vcpus": m.Flavor.vcpus, "root_gb": m.Flavor.disk, "id": m.Flavor.id}

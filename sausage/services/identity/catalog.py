@@ -68,7 +68,7 @@ def create_region(s: Session, ctx: Context, values: Mapping[str, Any]) -> m.Regi
             f"Conflict occurred attempting to store region - Duplicate ID, {region_id}."
         )
     parent = values.get("parent_region_id")
-    if parent:
+    if parent is not None:  # "" names no region either: 404, as in Keystone
         common.get(s, m.Region, parent, "region")
     row = m.Region(
         id=region_id,
@@ -86,7 +86,7 @@ def update_region(s: Session, ctx: Context, region_id: str, values: Mapping[str,
     row = common.get(s, m.Region, region_id, "region")
     if "parent_region_id" in values:
         parent = values["parent_region_id"]
-        if parent:
+        if parent is not None:
             common.get(s, m.Region, parent, "region")
             if parent == region_id:
                 raise errors.BadRequest("A region cannot be its own parent.")

@@ -58,7 +58,8 @@ def _apply(row: Any, values: Mapping[str, Any], fields: tuple[str, ...]) -> None
     extra = dict(row.extra or {})
     for key, value in values.items():
         if key in fields:
-            setattr(row, key, value)
+            # Keystone accepts a null description; the column keeps "" for none.
+            setattr(row, key, "" if key == "description" and value is None else value)
         elif key not in ("id", "links"):
             extra[key] = value
     row.extra = extra

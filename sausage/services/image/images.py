@@ -269,6 +269,8 @@ def _int_filter(filters: Mapping[str, str], name: str) -> int | None:
         raise errors.BadRequest(f"Invalid value for '{name}': an integer is required.") from e
     if value < 0:
         raise errors.BadRequest(f"Invalid value for '{name}': it must not be negative.")
+    if value >= 1 << 63 and name != "limit":  # sizes are 64-bit columns; a limit is capped
+        raise errors.BadRequest(f"Invalid value for '{name}': it must be less than 2**63.")
     return value
 
 

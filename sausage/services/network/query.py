@@ -13,15 +13,18 @@ Neutron ignores filters it cannot apply. Repeated values of one filter match any
 from __future__ import annotations
 
 import dataclasses
+import datetime
 from collections.abc import Mapping, Sequence
 from typing import Any, Generic, Protocol, TypeVar
 
-from sqlalchemy import Boolean, ColumnElement, Integer, BigInteger, Select, and_, false, func
+from sqlalchemy import (BigInteger, Boolean, ColumnElement, DateTime, Integer, Select, and_,
+                        false, func)
 from sqlalchemy import or_, select, true
 from sqlalchemy.orm import Session
 
 from sausage import errors
 from sausage.db.models import network as nm
+from sausage.db.session import storable
 from sausage.services.context import Context
 
 __all__ = ["ListQuery", "Found", "found_of", "run", "where", "owned_or", "tags_of", "convert",
@@ -82,10 +85,22 @@ def convert(column: Any, raw: str) -> Any:
                                 "boolean.", kind="InvalidInput")
     if isinstance(kind, (Integer, BigInteger)):
         try:
-            return int(raw)
+            number = int(raw)
         except ValueError as e:
             raise errors.BadRequest(f"Invalid input for operation: '{raw}' is not an integer.",
                                     kind="InvalidInput") from e
+        if storable(column, number) is not None:  # PostgreSQL compares within the column
+            raise errors.BadRequest(f"Invalid input for operation: '{raw}' is out of range.",
+                                    kind="InvalidInput")
+        return number
+    if isinstance(kind, DateTime) or isinstance(getattr(kind, "impl", None), DateTime):
+        # Parsed before any query: the column compares times, not text.
+        try:
+            when = datetime.datetime.fromisoformat(raw)
+        except ValueError as e:
+            raise errors.BadRequest(f"Invalid input for operation: '{raw}' is not a valid "
+                                    "ISO 8601 time.", kind="InvalidInput") from e
+        return when if when.tzinfo else when.replace(tzinfo=datetime.timezone.utc)
     return raw
 
 

@@ -78,6 +78,10 @@ def _int(filters: Mapping[str, str], name: str) -> int | None:
         raise errors.BadRequest(f"{name} param must be an integer") from e
     if value < 0:
         raise errors.BadRequest(f"{name} param must be positive")
+    if name == "limit":
+        return min(value, MAX_LIMIT)  # Cinder caps a page at its max limit
+    if value > volumes.DB_MAX_INT:  # Cinder's validate_integer bound for offset and sizes
+        raise errors.BadRequest(f"Invalid input received: {name} must be <= {volumes.DB_MAX_INT}.")
     return value
 
 

@@ -214,6 +214,10 @@ def _integer(filters: Mapping[str, str], name: str) -> int | None:
                                 "integer") from None
     if value < 0:
         raise errors.BadRequest(f"Invalid input received: {name} param must be positive")
+    if name == "limit":
+        return min(value, volumes.DB_MAX_INT)  # a page can never be larger; SQL never sees past 64 bits
+    if value > volumes.DB_MAX_INT:
+        raise errors.BadRequest(f"Invalid input received: {name} must be <= {volumes.DB_MAX_INT}.")
     return value
 
 

@@ -32,9 +32,11 @@ from sausage.services.volume import desired, placement, policy, quotas, types
 
 __all__ = ["VolumeView", "get", "load_for_change", "make", "delete", "update",
            "views", "metadata_of", "check_metadata", "set_metadata", "delete_metadata_item",
-           "parse_bool", "DELETABLE", "NO_BACKEND", "GIB", "TRUE_WORDS"]
+           "parse_bool", "DELETABLE", "NO_BACKEND", "GIB", "TRUE_WORDS", "DB_MAX_INT"]
 
 GIB = 1 << 30
+# Cinder's constants.DB_MAX_INT: the largest size, offset or quota its integer columns hold.
+DB_MAX_INT = (1 << 31) - 1
 NO_BACKEND = "No valid backend was found."
 DELETABLE = ("available", "error", "error_restoring", "error_extending", "error_managing")
 DELETE_REFUSED = (
