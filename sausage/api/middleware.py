@@ -1,10 +1,15 @@
 """The outermost layer every request passes: a request id, the 500 of last resort, and one
-structured access-log line per request (request id, user, project, method, path, status, ms)."""
+structured access-log line per request (request id, user, project, method, path, status, ms).
+
+It also refuses, for every service at once, a URL whose path or query holds a NUL character
+(``%00``): no id, name or filter contains one, and PostgreSQL cannot even compare with one.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 import uuid
 from typing import Any
@@ -17,6 +22,12 @@ from sausage.api import faults
 __all__ = ["RequestContext"]
 
 access = logging.getLogger("sausage.access")
+
+_NUL_IN_QUERY = re.compile(rb"%00|\x00")
+
+
+def _has_nul(scope: Scope) -> bool:
+    return "\x00" in scope["path"] or bool(_NUL_IN_QUERY.search(scope.get("query_string", b"")))
 
 
 class RequestContext:
@@ -47,7 +58,12 @@ class RequestContext:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            if _has_nul(scope):
+                response = faults.render(scope["path"], 400, "Bad Request",
+                                         "A URL may not contain a NUL character.")
+                await response(scope, receive, send_with_id)
+            else:
+                await self.app(scope, receive, send_with_id)
         except Exception as exc:
             if response_started:
                 raise

@@ -219,3 +219,12 @@ def test_the_fault_renderer_writes_a_message_holding_a_lone_surrogate() -> None:
     for service in ("identity", "compute", "network", "volume", "image", "other"):
         response = faults.render(f"/{service}/x", 400, "Bad Request", "bad \ud800 \x00 \xff")
         assert "\\ud800" in response.body.decode("utf-8")
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.service)
+def test_a_nul_character_in_a_url_is_a_400_in_every_service(api: Api, endpoint: Endpoint
+                                                             ) -> None:
+    path = endpoint.path(api.id_of("project", "admin"))
+    for url in (f"{path}?name=a%00b", f"{path}?marker=%00", f"{path}/a%00b"):
+        r = api.client.get(url, headers=api.admin)
+        assert "NUL" in fault_of(endpoint.service, 400, r), url
