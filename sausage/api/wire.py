@@ -263,8 +263,18 @@ async def in_thread(fn: Callable[..., T], *args: Any) -> T:
     return await run_in_threadpool(fn, *args)
 
 
+class _JSON(JSONResponse):
+    """JSON that still renders a string UTF-8 cannot carry (a lone surrogate stored before the
+    decoder refused them) as a \\uXXXX escape, rather than failing every read of it."""
+
+    def render(self, content: Any) -> bytes:
+        text = jsonlib.dumps(content, ensure_ascii=False, allow_nan=False, indent=None,
+                             separators=(",", ":"))
+        return text.encode("utf-8", "backslashreplace")
+
+
 def json(content: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return JSONResponse(content, status_code=status, headers=headers)
+    return _JSON(content, status_code=status, headers=headers)
 
 
 def empty(status: int = 204, headers: dict[str, str] | None = None) -> Response:

@@ -228,3 +228,16 @@ def test_a_nul_character_in_a_url_is_a_400_in_every_service(api: Api, endpoint: 
     for url in (f"{path}?name=a%00b", f"{path}?marker=%00", f"{path}/a%00b"):
         r = api.client.get(url, headers=api.admin)
         assert "NUL" in fault_of(endpoint.service, 400, r), url
+
+
+def test_a_subject_token_that_is_not_utf8_is_a_404_not_a_500(api: Api) -> None:
+    token = api.admin["X-Auth-Token"].encode()
+    status, body = raw_request(api, "GET", "/identity/v3/auth/tokens",
+                               [(b"x-auth-token", token), (b"x-subject-token", b"\xff\x80")])
+    assert status == 404 and body["error"]["code"] == 404
+
+
+def test_hypervisor_paging_with_a_limit_that_is_no_integer_is_a_400(api: Api) -> None:
+    r = api.client.get("/compute/v2.1/os-hypervisors/detail?limit=x",
+                       headers={**api.admin, "OpenStack-API-Version": "compute 2.33"})
+    fault_of("compute", 400, r)

@@ -192,3 +192,17 @@ def test_a_limit_past_64_bits_is_clamped_in_every_service(api: Api) -> None:
 def test_an_integer_filter_past_its_column_is_a_400(api: Api, path: str, service: str) -> None:
     url = path.format(n=2 ** 64, project=api.id_of("project", "admin"))
     fault_of(service, 400, api.client.get(url, headers=api.admin))
+
+
+def test_a_lone_surrogate_stored_before_the_decoder_refused_them_still_lists(
+        api: Api, host: VolumeHost, user: Who, admin: Who) -> None:
+    from sausage.db.models import volume as vm
+
+    vid = user.create(1)["id"]
+    host.settle()
+    with api.cloud.db.transaction() as s:  # as an older release could have stored it
+        s.get(vm.Volume, vid).image_metadata = {"hw_disk_bus": "\ud800"}
+    r = user("GET", "/volumes/detail")
+    assert r.status_code == 200, r.text
+    assert "\\ud800" in r.text
+    assert admin("GET", "/volumes/detail?all_tenants=1").status_code == 200

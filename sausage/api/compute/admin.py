@@ -13,7 +13,7 @@ from starlette.routing import Route
 from sausage import errors
 from sausage.api import wire
 from sausage.api.compute import common
-from sausage.services.compute import hosts
+from sausage.services.compute import hosts, paging
 from sausage.services.context import Context
 
 __all__ = ["ROUTES"]
@@ -50,14 +50,7 @@ async def hypervisors(request: Request) -> Response:
     items = [_hypervisor(h, detail, i + 1, common.at_least(request, 2, 28))
              for i, h in enumerate(rows)]
     if common.at_least(request, 2, 33):
-        marker = request.query_params.get("marker")
-        if marker is not None:
-            ids = [str(x["id"]) for x in items]
-            if marker not in ids:
-                raise errors.BadRequest(f"marker [{marker}] not found")
-            items = items[ids.index(marker) + 1:]
-        if "limit" in request.query_params:
-            items = items[:int(request.query_params["limit"])]
+        items = paging.page(items, request.query_params, lambda x: str(x["id"]))
     return wire.json({"hypervisors": items})
 
 
