@@ -126,6 +126,29 @@ def test_a_token_request_whose_user_name_is_a_huge_integer_is_a_400(api: Api) ->
     assert "64-bit" in fault_of("identity", 400, r)
 
 
+@pytest.mark.parametrize(("where", "value"), [
+    (("identity", "password", "user", "name"), ["admin"]),
+    (("identity", "password", "user", "id"), {"a": "b"}),
+    (("identity", "password", "user", "domain", "id"), {"a": "b"}),
+    (("identity", "password", "user", "domain", "name"), ["Default"]),
+    (("identity", "methods"), "password"),
+    (("scope", "project", "name"), {"a": "b"}),
+    (("scope", "project", "domain", "name"), []),
+    (("scope", "project", "id"), 7),
+])
+def test_a_token_request_with_a_wrong_json_type_anywhere_is_a_400(
+        api: Api, where: tuple[str, ...], value: Any) -> None:
+    from tests.api.conftest import ADMIN_PASSWORD, password_auth
+
+    body = password_auth("admin", ADMIN_PASSWORD, "admin")
+    inner = body["auth"]
+    for key in where[:-1]:
+        inner = inner[key]
+    inner[where[-1]] = value
+    r = api.client.post("/identity/v3/auth/tokens", json=body)
+    assert "Invalid input for field" in fault_of("identity", 400, r)
+
+
 # --- network: filters and shapes --------------------------------------------------------------
 
 NETWORK_COLLECTIONS = ["networks", "subnets", "ports", "routers", "floatingips",

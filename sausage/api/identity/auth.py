@@ -36,7 +36,8 @@ async def tokens(request: Request) -> Response:
     if request.method == "POST":
         model = await wire.body(request, schemas.AuthBody)
         token: Token = await wire.call_public(
-            request, cloud.tokens.issue, model.auth, _nocatalog(request)
+            request, cloud.tokens.issue, model.auth.model_dump(exclude_unset=True, by_alias=True),
+            _nocatalog(request)
         )
         request.state.user_id = token.user.id
         request.state.project_id = token.project.id if token.project else None

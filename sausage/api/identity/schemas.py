@@ -265,7 +265,62 @@ class AppCredBody(Closed):
     application_credential: AppCredCreate
 
 
-class AuthBody(Closed):
-    """Only the outer shape; the auth methods are checked by the token service."""
+class Ref(Open):
+    """A domain, project or trust named by id or by name."""
 
-    auth: dict[str, Any]
+    id: str | None = None
+    name: str | None = None
+
+
+class Scoped(Ref):
+    domain: Ref | None = None
+
+
+class AuthUser(Scoped):
+    password: str | None = None
+
+
+class PasswordMethod(Open):
+    user: AuthUser | None = None
+
+
+class TokenMethod(Open):
+    id: str
+
+
+class AppCredMethod(Open):
+    id: str | None = None
+    name: str | None = None
+    secret: str | None = None
+    user: AuthUser | None = None
+
+
+class Identity(Open):
+    methods: list[str]
+    password: PasswordMethod | None = None
+    token: TokenMethod | None = None
+    application_credential: AppCredMethod | None = None
+
+
+class SystemScope(Open):
+    all: bool | None = None
+
+
+class Scope(Open):
+    project: Scoped | None = None
+    domain: Ref | None = None
+    system: SystemScope | None = None
+    trust: Ref | None = Field(default=None, alias="OS-TRUST:trust")
+
+
+class Auth(Open):
+    identity: Identity
+    # An explicitly unscoped request says "unscoped"; older clients send {}.
+    scope: Scope | str | None = None
+
+
+class AuthBody(Closed):
+    """Keystone's token request shape, every id and name a string (as its JSON schema says):
+    the token service reads the methods from the plain values, never a wrong type."""
+
+    auth: Auth
