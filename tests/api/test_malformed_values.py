@@ -229,3 +229,17 @@ def test_a_lone_surrogate_stored_before_the_decoder_refused_them_still_lists(
     assert r.status_code == 200, r.text
     assert "\\ud800" in r.text
     assert admin("GET", "/volumes/detail?all_tenants=1").status_code == 200
+
+
+@pytest.mark.parametrize("reason", [[], ["x"], {"a": "b"}, 7, "x" * 256])
+def test_a_lock_reason_that_is_not_a_short_string_is_a_400(api: Api, reason: Any) -> None:
+    from tests.api.test_compute import Host, boot, nova
+
+    host = Host(api)
+    server = boot(api, api.admin).json()["server"]["id"]
+    host.report({server: "running"})
+    r = nova(api, "POST", f"/servers/{server}/action", api.admin, json={
+        "lock": {"locked_reason": reason}})
+    fault_of("compute", 400, r)
+    shown = nova(api, "GET", f"/servers/{server}", api.admin, version="2.9").json()["server"]
+    assert shown["locked"] is False

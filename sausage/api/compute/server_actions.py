@@ -38,6 +38,8 @@ async def reboot(request: Request, server_id: str, body: Any) -> Response:
 
 async def lock(request: Request, server_id: str, body: Any) -> Response:
     reason = (body or {}).get("locked_reason") if isinstance(body, dict) else None
+    if reason is not None:  # Nova's lock schema: a string of at most 255 characters
+        validation.validate({"type": "string", "maxLength": 255}, reason)
     await wire.call(request, svc.lock, server_id, reason)
     return wire.empty(202)
 
