@@ -243,3 +243,19 @@ def test_a_lock_reason_that_is_not_a_short_string_is_a_400(api: Api, reason: Any
     fault_of("compute", 400, r)
     shown = nova(api, "GET", f"/servers/{server}", api.admin, version="2.9").json()["server"]
     assert shown["locked"] is False
+
+
+@pytest.mark.parametrize("owner", [[], ["x"], {"a": "b"}, 7, "o" * 256])
+def test_an_image_owner_that_is_not_a_short_string_is_a_400_on_create_and_on_patch(
+        api: Api, owner: Any) -> None:
+    images = api.client.get("/image/v2/images", headers=api.admin).json()["images"]
+    r = api.client.post("/image/v2/images", headers=api.admin, json={"name": "o", "owner": owner})
+    assert "owner" in fault_of("image", 400, r)
+    assert api.client.get("/image/v2/images", headers=api.admin).json()["images"] == images
+    image = api.client.post("/image/v2/images", headers=api.admin, json={"name": "o"}).json()
+    r = api.client.patch(f"/image/v2/images/{image['id']}", headers={
+        **api.admin, "Content-Type": "application/openstack-images-v2.1-json-patch"},
+        json=[{"op": "replace", "path": "/owner", "value": owner}])
+    assert "owner" in fault_of("image", 400, r)
+    shown = api.client.get(f"/image/v2/images/{image['id']}", headers=api.admin).json()
+    assert shown["owner"] == image["owner"]

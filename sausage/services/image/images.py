@@ -150,6 +150,8 @@ def _check_attr(name: str, value: Any, ctx: Context) -> Any:
     elif name == "owner":
         if not ctx.is_admin:
             raise errors.Forbidden("Attribute 'owner' can only be set by an administrator.")
+        if value is not None and (not isinstance(value, str) or len(value) > 255):
+            raise bad("a string of at most 255 characters")
     else:  # an extra property
         if name.startswith("os_glance"):
             raise errors.Forbidden(f"Attribute '{name}' is reserved.")
@@ -209,6 +211,9 @@ def create(s: Session, ctx: Context, values: Mapping[str, Any], quota: Quota) ->
         raise errors.BadRequest(f"Invalid value for 'id': {image_id} is not a UUID.") from e
     if s.get(m.Image, image_id) is not None:
         raise errors.Conflict(f"An image with identifier {image_id} already exists")
+    owner_given = values.get("owner")
+    if owner_given is not None and (not isinstance(owner_given, str) or len(owner_given) > 255):
+        raise errors.BadRequest("Invalid value for 'owner': a string of at most 255 characters")
     owner = values.get("owner") if ctx.is_admin and values.get("owner") else ctx.project_id
     if owner is None:
         raise errors.Forbidden("Images are created with a project-scoped token.")
