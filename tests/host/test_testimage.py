@@ -131,6 +131,55 @@ def test_the_guest_applies_the_mtu_and_classless_static_routes_from_dhcp(
     assert f"default via {GuestEnv.SUBNET_GW} dev eth0" in routes
 
 
+# -- what Tempest's remote client runs in the guest (validation on) ----------------------------------
+
+# Tempest 47's [validation] ssh_shell_prologue, put before every command it runs over SSH.
+PROLOGUE = "set -eu -o pipefail; PATH=$PATH:/sbin:/usr/sbin;"
+
+
+def tempest_command(guest: GuestEnv, command: str) -> str:
+    result = guest.ssh(f"{PROLOGUE} {command}")
+    assert result.returncode == 0, f"{command}: {result.stderr}"
+    return result.stdout
+
+
+def test_lsblk_lists_the_disks_in_the_columns_tempest_reads(disk_guest: GuestEnv) -> None:
+    # Tempest counts disks as the lines with "disk" exactly under the TYPE header.
+    lines = tempest_command(disk_guest, "lsblk -lb --nodeps").splitlines()
+    column = lines[0].index("TYPE")
+    disks = [line.split() for line in lines[1:] if line[column:column + 4] == "disk"]
+    assert [(d[0], d[3]) for d in disks] == [("vda", str(64 * 1024 * 1024))], lines
+    # Without --nodeps the partition on the boot disk shows too.
+    assert "vda1" in tempest_command(disk_guest, "lsblk")
+
+
+def test_the_guest_answers_tempests_vcpu_hostname_and_uptime_questions(
+        disk_guest: GuestEnv) -> None:
+    assert tempest_command(disk_guest, "grep -c ^processor /proc/cpuinfo").strip() == "1"
+    assert tempest_command(disk_guest, "hostname").strip() == "vm-test"
+    assert int(tempest_command(disk_guest, "cut -f1 -d. /proc/uptime")) > 0
+    tempest_command(disk_guest, "sync")
+
+
+def test_sudo_runs_the_command_as_root_and_refuses_other_users(disk_guest: GuestEnv) -> None:
+    assert tempest_command(disk_guest, "sudo id -u").strip() == "0"
+    assert tempest_command(disk_guest, "sudo -n -u root sh -c 'echo $((6 * 7))'").strip() == "42"
+    refused = disk_guest.ssh("sudo -u nobody true")
+    assert refused.returncode != 0 and "unknown user" in refused.stderr
+    # A failing command keeps its exit status through sudo and the prologue.
+    assert disk_guest.ssh(f"{PROLOGUE} sudo false").returncode != 0
+
+
+def test_the_guest_has_the_tools_tempest_checks_the_network_with(disk_guest: GuestEnv) -> None:
+    out = tempest_command(disk_guest, "ping -c1 -w1 -s56 " + GuestEnv.SUBNET_GW)
+    assert "1 packets received" in out
+    mac = tempest_command(disk_guest, "ip addr | awk '/ether/ {print $2}'").strip().lower()
+    assert mac == GuestEnv.VM_MAC
+    nic = tempest_command(disk_guest, f"ip -o link | awk '/{mac}/ {{print $2}}'").strip()
+    assert nic.strip(":") == "eth0"
+    tempest_command(disk_guest, "dmesg | tail -n 1")
+
+
 # -- the kernel + ramdisk form ----------------------------------------------------------------------
 
 def test_the_kernel_and_ramdisk_boot_to_ready_with_network_metadata_and_user_data(
