@@ -11,14 +11,20 @@ Steps:
      ``sausage-test``, external network ``public``), skipping absent services;
   3. write the workspace ``<state-dir>/tempest/`` (etc/tempest.conf,
      .stestr.conf, logs/, the include list), run ``tempest run`` in it and keep
-     its whole output in ``tempest-run.log``;
+     its whole output in ``tempest-run.log``. Validation is on: Tempest logs
+     in to its servers over SSH with the keypair through a floating IP. When
+     the cloud's data plane is in a namespace (``sausage up --netns NS``,
+     recorded in ``<state-dir>/sausage.yaml``), floating IPs are reachable only
+     in NS, so Tempest runs inside NS (``ip netns exec``) and ``nsforward``
+     carries its API calls to 127.0.0.1:PORT of the root namespace;
   4. read the run's subunit stream back from stestr and print passed / failed /
      skipped per service (tests of a class whose setUpClass skipped or failed
      count as skipped or failed, selected tests with no result as failed);
      exit non-zero if anything failed.
 
 Usage: tools/tempest/run [--state-dir DIR] [--list FILE | --regex REGEX]
-                         [--concurrency N] [--list-only]
+                         [--concurrency N] [--netns NS] [--no-validation]
+                         [--list-only]
 
 Settings in ``tools/tempest/extra.conf`` (if present, same ini format) are
 merged last into tempest.conf, to pin feature flags by hand.
@@ -33,10 +39,14 @@ import os
 import re
 import subprocess
 import sys
+import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import yaml
+
+from nsforward import NsForward
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 # catalog type -> [service_available] option; absent ones are set False.
@@ -45,6 +55,14 @@ SERVICES = {'compute': 'nova', 'image': 'glance', 'network': 'neutron',
 VOLUME_TYPES = ('block-storage', 'volumev3', 'volumev2', 'volume')
 FLAVORS = {'m1.tiny': (512, 1, 1), 'm1.small': (2048, 1, 20)}  # ram, vcpus, disk
 IMAGE_NAME = 'sausage-test'
+# The test guest (tools/testimage): busybox + dropbear, root logs in with the injected key only.
+# Under TCG it is up in seconds when alone, but several boot at once on 2 cores.
+VALIDATION = {'run_validation': 'True', 'connect_method': 'floating',
+              'auth_method': 'keypair', 'ip_version_for_ssh': '4',
+              'security_group': 'True', 'security_group_rules': 'True',
+              'image_ssh_user': 'root', 'image_alt_ssh_user': 'root',
+              'ssh_key_type': 'rsa',  # what Nova (and this cloud) generates
+              'ping_timeout': '120', 'connect_timeout': '30', 'ssh_timeout': '240'}
 PUBLIC_NET, PUBLIC_CIDR = 'public', '172.24.4.0/24'
 
 
@@ -166,19 +184,26 @@ def setup_compute(cloud, conf):
             maxes, key=lambda v: tuple(int(x) for x in v.split('.')))
 
 
-def setup_image(cloud, conf):
+def setup_image(cloud, conf, guest=None):
+    """The image Tempest boots: ``sausage-test`` (``sausage up --test-image``). Missing, it is
+    made from ``guest`` (the test guest's disk.qcow2) or, without one, from a blank raw disk
+    (servers reach ACTIVE, but no guest answers SSH: only for runs without validation)."""
     url = cloud.versioned(cloud.endpoint('image'), 'v2')
     images = call('GET', url + '/images?name=' + IMAGE_NAME, cloud.token)['images']
     image = images[0] if images else None
     if image is None:
-        log('creating image %s' % IMAGE_NAME)
+        log('creating image %s from %s' % (IMAGE_NAME, guest or 'a blank 1 MiB raw disk'))
         image = call('POST', url + '/images', cloud.token, {
-            'name': IMAGE_NAME, 'disk_format': 'raw', 'container_format': 'bare',
-            'visibility': 'public'})
+            'name': IMAGE_NAME, 'disk_format': 'qcow2' if guest else 'raw',
+            'container_format': 'bare', 'visibility': 'public'})
     if image.get('status') == 'queued':
-        # A blank 1 MiB disk: enough for servers to reach ACTIVE without guest SSH.
+        if guest:
+            with open(guest, 'rb') as f:
+                data = f.read()
+        else:
+            data = b'\0' * (1 << 20)
         call('PUT', '%s/images/%s/file' % (url, image['id']), cloud.token,
-             data=b'\0' * (1 << 20), ctype='application/octet-stream')
+             data=data, ctype='application/octet-stream')
     conf['compute']['image_ref'] = conf['compute']['image_ref_alt'] = image['id']
     alt = alt_image(cloud, url, image)
     if alt is not None:
@@ -250,7 +275,7 @@ def setup_volume(cloud, conf):
 
 # ------------------------------------------------------------------- config
 
-def write_config(cloud, found, ws, path):
+def write_config(cloud, found, ws, path, validation=True, guest=None):
     conf = configparser.ConfigParser(interpolation=None)
     conf.optionxform = str
     conf.read_dict({
@@ -276,7 +301,7 @@ def write_config(cloud, found, ws, path):
         'service_available': dict(
             {opt: str(kind in found) for kind, opt in SERVICES.items()},
             swift='False', horizon='False'),
-        'validation': {'run_validation': 'False'},
+        'validation': dict(VALIDATION) if validation else {'run_validation': 'False'},
         'compute': {}, 'network': {}, 'network-feature-enabled': {},
         'image': {}, 'image-feature-enabled': {},
         'volume': {'catalog_type': found.get('volume', 'block-storage')},
@@ -285,12 +310,24 @@ def write_config(cloud, found, ws, path):
     for kind, setup in (('compute', setup_compute), ('image', setup_image),
                         ('network', setup_network), ('volume', setup_volume)):
         if kind in found:
-            setup(cloud, conf)
+            if kind == 'image':
+                setup_image(cloud, conf, guest)
+            else:
+                setup(cloud, conf)
     extra = os.path.join(HERE, 'extra.conf')
     if os.path.exists(extra):
         conf.read(extra)
     with open(path, 'w') as f:
         conf.write(f)
+
+
+def cloud_netns(state_dir):
+    """The namespace ``sausage up --netns`` put the data plane in, or None."""
+    try:
+        with open(os.path.join(state_dir, 'sausage.yaml')) as f:
+            return (yaml.safe_load(f) or {}).get('netns')
+    except OSError:
+        return None
 
 
 def write_stestr_conf(ws):
@@ -379,6 +416,10 @@ def main():
     sel.add_argument('--list', help='include list (default: the interop list beside this file)')
     sel.add_argument('--regex', help='run tests matching this regex instead')
     p.add_argument('--concurrency', type=int, default=2)
+    p.add_argument('--netns', help="the cloud's namespace, where its floating IPs are "
+                   "reachable (default: the one sausage.yaml in the state dir names)")
+    p.add_argument('--no-validation', action='store_true',
+                   help='do not log in to servers (tests that need a guest shell skip)')
     p.add_argument('--list-only', action='store_true',
                    help='only print the tests that would run')
     args = p.parse_args()
@@ -429,21 +470,40 @@ def main():
                                      cloud.token).get('roles', [])}
     for role in sorted({'admin', 'member', 'reader'} - roles):
         log('WARNING: role %r does not exist; dynamic credentials need it' % role)
-    write_config(cloud, found, ws, conf_path)
-    log('wrote %s' % conf_path)
+    validation = not args.no_validation
+    guest = os.path.join(args.repo_root, '.cache', 'testimage', 'disk.qcow2')
+    write_config(cloud, found, ws, conf_path, validation,
+                 guest if validation and os.path.exists(guest) else None)
+    log('wrote %s (validation %s)' % (conf_path, 'on' if validation else 'off'))
 
     cmd = (['tempest', 'run', '--config-file', conf_path,
             '--concurrency', str(args.concurrency)] + select)
+    netns = args.netns or cloud_netns(args.state_dir)
+    forward = None
+    if netns:
+        # Floating IPs live in the cloud's namespace: run Tempest there, with the API
+        # (127.0.0.1:PORT of this namespace) forwarded to the same address inside it.
+        port = urllib.parse.urlsplit(cloud.uri_v3).port or 80
+        forward = NsForward(netns, port).start()
+        log('namespace %s: tempest runs there; 127.0.0.1:%d forwarded to the API'
+            % (netns, port))
+        cmd = ['ip', 'netns', 'exec', netns] + cmd
     before = next_stream(ws)
+    started = time.monotonic()
     log('running: %s (in %s)' % (' '.join(cmd), ws))
-    with open(os.path.join(ws, 'tempest-run.log'), 'wb') as logf:
-        proc = subprocess.Popen(cmd, cwd=ws, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT)
-        for line in proc.stdout:
-            logf.write(line)
-            sys.stdout.buffer.write(line)
-            sys.stdout.flush()
-        rc = proc.wait()
+    try:
+        with open(os.path.join(ws, 'tempest-run.log'), 'wb') as logf:
+            proc = subprocess.Popen(cmd, cwd=ws, stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT)
+            for line in proc.stdout:
+                logf.write(line)
+                sys.stdout.buffer.write(line)
+                sys.stdout.flush()
+            rc = proc.wait()
+    finally:
+        if forward is not None:
+            forward.close()
+    log('tempest ran for %.0f s' % (time.monotonic() - started))
 
     if next_stream(ws) == before:
         log('tempest recorded no results (exit %d); see %s/tempest-run.log'
