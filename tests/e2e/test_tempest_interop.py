@@ -38,6 +38,7 @@ def test_every_interop_test_of_the_built_services_passes_with_validation(cloud: 
     counts = {m[1]: (int(m[2]), int(m[3]), int(m[4])) for m in re.finditer(
         r"^(\w+)\s+(\d+)\s+(\d+)\s+(\d+)$", run.stdout, re.MULTILINE)}
     summary = run.stdout[-3000:] + run.stderr[-2000:]
+    print(run.stdout[run.stdout.rfind("\nservice "):])  # the per-service table, in -rA reports
     assert run.returncode == 0, summary
     assert "(validation on)" in run.stderr, summary
     assert f"namespace {cloud.ns}: tempest runs there" in run.stderr, summary

@@ -1,4 +1,4 @@
-"""Forward one TCP port from inside a network namespace to the same port on this machine's loopback.
+"""Forward one TCP port from inside a network namespace to the same port on this loopback.
 
 Used by ``harness.py``: Tempest runs inside the cloud's namespace (``sausage up --netns NS``, where
 floating IPs are reachable), but the API listens on 127.0.0.1:PORT of the root namespace. This
