@@ -62,9 +62,11 @@ def test_the_openstack_tree_describes_the_asking_server(api: Api, world: dict[st
     guest: Guest = world["guest"]
     versions = guest.text("/openstack").split("\n")
     assert versions[-1] == "latest" and "2018-08-27" in versions and "2012-08-10" in versions
-    assert set(guest.text("/openstack/2018-08-27").split("\n")) == {
-        "meta_data.json", "password", "vendor_data.json", "network_data.json",
-        "vendor_data2.json", "user_data"}
+    assert guest.text("/openstack/2018-08-27").split("\n") == [
+        "meta_data.json", "user_data", "password", "vendor_data.json", "network_data.json",
+        "vendor_data2.json"]
+    assert guest.text("/openstack/2013-04-04").split("\n") == [
+        "meta_data.json", "user_data", "password"]
     for version in ("2018-08-27", "latest"):
         meta = guest.json(f"/openstack/{version}/meta_data.json")
         assert meta["uuid"] == world["server_id"] and meta["name"] == "Web_1"
@@ -74,21 +76,25 @@ def test_the_openstack_tree_describes_the_asking_server(api: Api, world: dict[st
         assert meta["meta"] == {"role": "web"} and meta["launch_index"] == 0
         assert meta["project_id"] == api.id_of("project", "demo")
         assert meta["devices"] == [] and len(base64.b64decode(meta["random_seed"])) == 512
+    assert "dedicated_cpus" not in guest.json("/openstack/2018-08-27/meta_data.json")
+    assert guest.json("/openstack/latest/meta_data.json")["dedicated_cpus"] == []
+    old = guest.json("/openstack/2012-08-10/meta_data.json")
+    assert "random_seed" not in old and "project_id" not in old and old["keys"]
     r = guest.get("/openstack/2018-08-27/user_data")
     assert r.status_code == 200 and r.content == b"#!/bin/sh\necho hi\n"
     assert guest.json("/openstack/latest/vendor_data.json") == {}
-    assert guest.json("/openstack/latest/vendor_data2.json") == {}
+    assert guest.json("/openstack/latest/vendor_data2.json") == {"static": {}}
     assert guest.text("/openstack/latest/password") == ""
+    # The subnet has DHCP (and the network a DHCP port): the guest is told to use DHCP,
+    # which also hands out the MTU, and the DNS servers stay listed.
     data = guest.json("/openstack/2018-08-27/network_data.json")
     port = world["port"]
     assert data["links"] == [{"id": "tap" + port["id"][:11], "vif_id": port["id"],
-                              "type": "bridge", "mtu": 1450,
+                              "type": "bridge", "mtu": None,
                               "ethernet_mac_address": port["mac_address"]}]
-    [net] = data["networks"]
-    assert net["ip_address"] == world["ip"] and net["netmask"] == "255.255.255.0"
-    assert net["network_id"] == world["net"]["id"] and net["link"] == data["links"][0]["id"]
-    assert net["routes"] == [{"network": "0.0.0.0", "netmask": "0.0.0.0",
-                              "gateway": "10.1.0.1"}]
+    assert data["networks"] == [{"id": "network0", "type": "ipv4_dhcp",
+                                 "link": data["links"][0]["id"],
+                                 "network_id": world["net"]["id"]}]
     assert data["services"] == [{"type": "dns", "address": "192.0.2.53"}]
     assert guest.get("/openstack/2009-01-01/meta_data.json").status_code == 404
     assert guest.get("/openstack/latest/nothing").status_code == 404
@@ -99,9 +105,10 @@ def test_the_ec2_tree_lists_directories_and_leaves(api: Api, world: dict[str, An
     assert guest.text("/").split("\n")[-2:] == ["2009-04-04", "latest"]
     assert guest.text("/latest") == "meta-data/\nuser-data"
     listing = guest.text("/latest/meta-data/").split("\n")
-    assert {"instance-id", "local-hostname", "hostname", "local-ipv4", "public-ipv4",
-            "public-keys/", "placement/", "instance-type", "ami-id", "reservation-id",
-            "security-groups", "block-device-mapping/"} <= set(listing)
+    assert listing == sorted(listing) and {
+        "instance-id", "local-hostname", "hostname", "local-ipv4", "public-ipv4", "public-keys/",
+        "placement/", "instance-type", "ami-id", "reservation-id", "security-groups",
+        "block-device-mapping/", "instance-action"} <= set(listing)
     assert guest.text("/2009-04-04/meta-data/instance-id") == \
         "i-" + world["server_id"].replace("-", "")[:8]
     assert guest.text("/latest/meta-data/local-ipv4") == world["ip"]
@@ -114,6 +121,9 @@ def test_the_ec2_tree_lists_directories_and_leaves(api: Api, world: dict[str, An
     assert guest.text("/latest/meta-data/instance-type") == "m1.tiny"
     assert guest.text("/latest/meta-data/security-groups") == "default"
     assert guest.text("/latest/meta-data/block-device-mapping/") == "ami\nroot"
+    assert guest.text("/1.0/meta-data/").split("\n") == [
+        "ami-id", "ami-launch-index", "ami-manifest-path", "hostname", "instance-id",
+        "local-ipv4", "public-keys/", "reservation-id", "security-groups"]
     assert guest.text("/latest/meta-data/block-device-mapping/root") == "/dev/vda"
     assert guest.get("/latest/user-data").content == b"#!/bin/sh\necho hi\n"
     assert guest.get("/latest/meta-data/nothing").status_code == 404
@@ -168,3 +178,52 @@ def test_public_ipv4_is_the_floating_ip(api: Api, world: dict[str, Any]) -> None
         "addresses"]["n1"]
     assert [a["OS-EXT-IPS:type"] for a in addresses] == ["fixed", "floating"]
     assert addresses[1]["addr"] == fip["floating_ip_address"]
+
+
+def test_a_static_subnet_tells_the_guest_its_address_routes_and_dns(
+        api: Api, world: dict[str, Any]) -> None:
+    demo = world["demo"]
+    net, sub = network(api, demo, name="n2", cidr="10.2.0.0/26")
+    neutron(api, "PUT", f"/subnets/{sub['id']}", demo, json={"subnet": {
+        "enable_dhcp": False, "dns_nameservers": ["10.2.0.53"],
+        "host_routes": [{"destination": "192.168.9.0/24", "nexthop": "10.2.0.9"}]}})
+    server_id = booted(api, demo, name="static", networks=[{"uuid": net["id"]}])
+    [port] = ports_of(api, server_id)
+    ip = port["fixed_ips"][0]["ip_address"]
+    data = Guest(api, world["node"], net["id"], ip).json("/openstack/latest/network_data.json")
+    assert data["links"][0]["mtu"] == 1450
+    assert data["networks"] == [{
+        "id": "network0", "type": "ipv4", "link": "tap" + port["id"][:11], "ip_address": ip,
+        "netmask": "255.255.255.192",
+        "routes": [{"network": "0.0.0.0", "netmask": "0.0.0.0", "gateway": "10.2.0.1"},
+                   {"network": "192.168.9.0", "netmask": "255.255.255.0",
+                    "gateway": "10.2.0.9"}],
+        "network_id": net["id"], "services": [{"type": "dns", "address": "10.2.0.53"}]}]
+    assert data["services"] == [{"type": "dns", "address": "10.2.0.53"}]
+
+
+def test_ipv6_subnets_are_named_by_their_address_mode(api: Api, world: dict[str, Any]
+                                                      ) -> None:
+    demo = world["demo"]
+    net, _sub = network(api, demo, name="n6", cidr="10.6.0.0/24")
+    for n, mode in enumerate(("slaac", "dhcpv6-stateless", "dhcpv6-stateful")):
+        make(api, demo, "subnet", network_id=net["id"], ip_version=6,
+             cidr=f"fd00:{n + 1}::/64", ipv6_ra_mode=mode, ipv6_address_mode=mode)
+    server_id = booted(api, demo, name="six", networks=[{"uuid": net["id"]}])
+    [port] = ports_of(api, server_id)
+    v4 = next(f["ip_address"] for f in port["fixed_ips"] if "." in f["ip_address"])
+    v6 = [f["ip_address"] for f in port["fixed_ips"] if ":" in f["ip_address"]]
+    data = Guest(api, world["node"], net["id"], v4).json("/openstack/latest/network_data.json")
+    # Only the first subnet of each family counts, as in Nova.
+    assert [n["type"] for n in data["networks"]] == ["ipv4_dhcp", "ipv6_slaac"]
+    six = data["networks"][1]
+    assert six["ip_address"] in v6 and six["ip_address"].startswith("fd00:1::")
+    assert six["netmask"] == "ffff:ffff:ffff:ffff::"
+    assert six["routes"] == [{"network": "::", "netmask": "::", "gateway": "fd00:1::1"}]
+
+
+def test_older_ec2_versions_leave_out_what_came_later(api: Api, world: dict[str, Any]
+                                                     ) -> None:
+    guest: Guest = world["guest"]
+    assert guest.text("/2007-10-10/meta-data/").count("block-device-mapping") == 0
+    assert guest.get("/2007-10-10/meta-data/placement/availability-zone").status_code == 404
