@@ -100,8 +100,12 @@ def guest(cloud: Cloud, image: pathlib.Path, tmp_path_factory: pytest.TempPathFa
     addresses = demo_json(cloud, "server", "show", NAME)["addresses"]["private"]
     fixed = next(a for a in addresses if a != fip)
     found = Guest(cloud, key, server, fip, fixed)
-    eventually(lambda: found.ssh("true", timeout=30).returncode == 0, timeout=600,
-               what="SSH as debian through the floating IP")
+    try:
+        eventually(lambda: found.ssh("true", timeout=30).returncode == 0, timeout=600,
+                   what="SSH as debian through the floating IP")
+    except AssertionError as e:
+        console = demo(cloud, "console", "log", "show", NAME, check=False).stdout
+        raise AssertionError(f"{e}; the console log ends:\n{console[-3000:]}") from None
     ssh_up = time.monotonic() - t0
     # The final stage writes boot-finished last, with or without errors (checked below).
     eventually(lambda: found.ssh("test -e /var/lib/cloud/instance/boot-finished",
