@@ -173,13 +173,29 @@ def _service(request: Request) -> str:
     return request.url.path.lstrip("/").split("/", 1)[0]
 
 
+async def _capped_body(request: Request) -> bytes:
+    """The body, read no further than ``MAX_BODY`` (a client announcing or sending more gets
+    413 without the server holding it all in memory)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY:
+        raise errors.PayloadTooLarge("Request is too large.")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise errors.PayloadTooLarge("Request is too large.")
+        chunks.append(chunk)
+    raw = b"".join(chunks)
+    request._body = raw  # what Request.body() answers from now on
+    return raw
+
+
 async def json_value(request: Request, malformed: str, kind: str = "") -> Any:
     """The request body as a JSON value (see the module docstring): PayloadTooLarge past
     ``MAX_BODY``; the service's refusal of its Content-Type; BadRequest ``malformed: why`` for
     an empty or unacceptable body (``kind``: the service's error name)."""
-    raw = await request.body()
-    if len(raw) > MAX_BODY:
-        raise errors.PayloadTooLarge("Request is too large.")
+    raw = await _capped_body(request)
     media = media_type(request)
     rule = MEDIA.get(_service(request))
     if media and raw and rule is not None and not rule.accepts(media):

@@ -241,3 +241,16 @@ def test_hypervisor_paging_with_a_limit_that_is_no_integer_is_a_400(api: Api) ->
     r = api.client.get("/compute/v2.1/os-hypervisors/detail?limit=x",
                        headers={**api.admin, "OpenStack-API-Version": "compute 2.33"})
     fault_of("compute", 400, r)
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.service)
+def test_a_body_past_the_size_limit_is_a_413_and_writes_nothing(api: Api, endpoint: Endpoint
+                                                                ) -> None:
+    token = api.admin
+    project = api.id_of("project", "admin")
+    before = listed(api, endpoint, token, project)
+    padding = b'"' + b"x" * wire.MAX_BODY + b'"'
+    r = api.client.post(endpoint.path(project), content=endpoint.body(padding),
+                        headers={**token, "Content-Type": "application/json"})
+    fault_of(endpoint.service, 413, r)
+    assert listed(api, endpoint, token, project) == before
