@@ -18,7 +18,8 @@ from sausage.api import faults
 
 __all__ = ["Service", "Microversions", "of", "COMPUTE", "VOLUME"]
 
-_VERSION = re.compile(r"^(\d+)\.(\d+)$")
+# Nine digits are plenty; a longer run would only be a costly int() (or past its digit limit).
+_VERSION = re.compile(r"^(\d{1,9})\.(\d{1,9})$")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -254,3 +254,11 @@ def test_a_body_past_the_size_limit_is_a_413_and_writes_nothing(api: Api, endpoi
                         headers={**token, "Content-Type": "application/json"})
     fault_of(endpoint.service, 413, r)
     assert listed(api, endpoint, token, project) == before
+
+
+@pytest.mark.parametrize("service", ["compute", "volume"])
+def test_a_microversion_with_thousands_of_digits_is_a_400(api: Api, service: str) -> None:
+    endpoint = next(e for e in ENDPOINTS if e.service == service)
+    r = api.client.get(endpoint.path(api.id_of("project", "admin")), headers={
+        **api.admin, "OpenStack-API-Version": f"{service} 2.{'9' * 5000}"})
+    assert "Invalid API version request" in fault_of(service, 400, r)
