@@ -14,7 +14,8 @@ Request side
 - ``await many(request, resource, collection, spec) -> (list[dict], bulk: bool)``: the same for
   a create that may be bulk (``{collection: [{...}, ...]}``).
 - ``Attr`` and the converters ``string``, ``boolean``, ``integer``, ``uuid``, ``nullable``,
-  ``list_of``, ``anything``, ``ip_address``, ``cidr``: the declarative body spec; ``OWNED``
+  ``list_of``, ``anything``, ``ip_address``, ``cidr``, ``shaped`` (an object of known keys;
+  ``ip_pool`` and ``host_route`` are two): the declarative body spec; ``OWNED``
   (``project_id``/``tenant_id``) and ``TAGS`` are the create-only entries most specs spread in.
 - ``project_of(ctx_project, values) -> str | None``: ``project_id``/``tenant_id`` of a create
   body (400 if both given and different).
@@ -56,7 +57,7 @@ __all__ = [
     "Attr", "list_query", "fields", "one", "many", "project_of", "standard", "listing", "shown",
     "created", "pick", "iso", "string", "boolean", "integer", "uuid", "nullable", "list_of",
     "anything", "ip_address", "cidr", "json_body", "bad", "OWNED", "TAGS", "shaped",
-    "ip_or_cidr", "mac", "ip_pool", "host_route", "fixed_ip", "address_pair",
+    "ip_pool", "host_route",
     "Resource", "collection", "member",
     "routes",
 ]
@@ -293,28 +294,9 @@ def shaped(what: str, keys: Mapping[str, Converter], required: Sequence[str] = (
     return conv
 
 
-def ip_or_cidr(name: str, value: Any) -> str:
-    try:
-        if not isinstance(value, str):
-            raise ValueError(value)
-        ipaddress.ip_network(value, strict=False)
-        return value
-    except ValueError as e:
-        raise bad(f"'{value}' is not a valid IP address or subnet") from e
-
-
-def mac(name: str, value: Any) -> str:
-    if not isinstance(value, str) or len(value) > 64:
-        raise bad(f"'{value}' is not a valid MAC address")
-    return value
-
-
 ip_pool = shaped("IP pool", {"start": ip_address, "end": ip_address}, ("start", "end"))
 host_route = shaped("hostroute", {"destination": cidr, "nexthop": ip_address},
                     ("destination", "nexthop"))
-fixed_ip = shaped("fixed IP", {"subnet_id": uuid, "ip_address": ip_address})
-address_pair = shaped("allowed address pair", {"ip_address": ip_or_cidr, "mac_address": mac},
-                      ("ip_address",))
 
 
 # The attributes every owned resource's body may carry on create (not on update).
