@@ -57,7 +57,7 @@ __all__ = [
     "Attr", "list_query", "fields", "one", "many", "project_of", "standard", "listing", "shown",
     "created", "pick", "iso", "string", "boolean", "integer", "uuid", "nullable", "list_of",
     "anything", "ip_address", "cidr", "json_body", "bad", "OWNED", "TAGS", "shaped",
-    "ip_pool", "host_route",
+    "ip_pool", "host_route", "ip_as_given",
     "Resource", "collection", "member",
     "routes",
 ]
@@ -294,8 +294,14 @@ def shaped(what: str, keys: Mapping[str, Converter], required: Sequence[str] = (
     return conv
 
 
-ip_pool = shaped("IP pool", {"start": ip_address, "end": ip_address}, ("start", "end"))
-host_route = shaped("hostroute", {"destination": cidr, "nexthop": ip_address},
+def ip_as_given(name: str, value: Any) -> str:
+    """An IP address, kept as the client wrote it (Neutron echoes these back unchanged)."""
+    ip_address(name, value)
+    return str(value)
+
+
+ip_pool = shaped("IP pool", {"start": ip_as_given, "end": ip_as_given}, ("start", "end"))
+host_route = shaped("hostroute", {"destination": cidr, "nexthop": ip_as_given},
                     ("destination", "nexthop"))
 
 

@@ -24,7 +24,7 @@ SPEC: dict[str, Attr] = {
     "use_default_subnetpool": Attr(common.boolean, put=False),
     "gateway_ip": Attr(common.nullable(common.ip_address)),
     "allocation_pools": Attr(common.nullable(common.list_of(common.ip_pool))),
-    "dns_nameservers": Attr(common.nullable(common.list_of(common.ip_address))),
+    "dns_nameservers": Attr(common.nullable(common.list_of(common.ip_as_given))),
     "host_routes": Attr(common.nullable(common.list_of(common.host_route))),
     "enable_dhcp": Attr(common.boolean),
     "ipv6_ra_mode": Attr(common.nullable(common.string(32))),
