@@ -8,7 +8,7 @@ Request bodies are decoded in ONE place, here, for every service:
   that is not finite (``1e999``, ``NaN``, ``Infinity``), an integer outside signed 64 bits, or a
   string with a lone surrogate (raw or escaped ``\\ud800``) or a NUL character are a 400 that
   starts with the service's ``malformed`` message and says why. ``decode(raw)`` is the same
-  check on bytes already read (agents' reports, the fuzz tier).
+  check for a caller that holds the bytes already (the fuzz tier can use it as the oracle).
 - ``await json_object(request, malformed, not_object)``: ``json_value`` that must be an object.
 - ``await body(request, model)``: ``json_object`` validated into a pydantic model (400 with the
   field named on failure).
