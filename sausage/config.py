@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-__all__ = ["Settings", "load"]
+__all__ = ["Settings", "load", "cores"]
 
 DEFAULT_STATE_DIR = "/var/lib/sausage"
 
@@ -48,6 +48,11 @@ class Settings(BaseModel):
     # This host's underlay address for VXLAN tunnels (unset: one host, no tunnels).
     tunnel_ip: str | None = None
     log_level: str = "info"
+    # Worker processes serving the API on the one port; unset means one per core.
+    api_workers: int | None = Field(default=None, ge=1, le=256)
+    # Password hashing (logins, password changes) waiting per worker beyond the hashes running;
+    # past that a login is answered 503 with Retry-After at once instead of queueing.
+    password_hash_backlog: int = Field(default=16, ge=0)
 
     @field_validator("public_cidr")
     @classmethod
@@ -67,6 +72,17 @@ class Settings(BaseModel):
         return self.database_url or f"sqlite:///{self.state_dir / 'sausage.db'}"
 
     @property
+    def workers(self) -> int:
+        """How many API worker processes to run: ``api_workers``, else the usable cores."""
+        return self.api_workers or cores()
+
+    @property
+    def password_hash_slots(self) -> int:
+        """Hashes one worker runs at once: the cores shared out among the workers (at least 1),
+        so a burst of logins keeps at most every core busy and never more."""
+        return max(1, cores() // self.workers)
+
+    @property
     def public_url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
@@ -77,6 +93,11 @@ class Settings(BaseModel):
     @property
     def fernet_key_dir(self) -> pathlib.Path:
         return self.state_dir / "fernet-keys"
+
+
+def cores() -> int:
+    """The CPUs this process may run on (its affinity, not the machine's total)."""
+    return len(os.sched_getaffinity(0)) or 1
 
 
 def load(state_dir: pathlib.Path | None = None, **overrides: Any) -> Settings:

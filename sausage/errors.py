@@ -17,6 +17,7 @@ __all__ = [
     "QuotaExceeded",
     "PayloadTooLarge",
     "UnsupportedMediaType",
+    "ServiceUnavailable",
 ]
 
 
@@ -85,3 +86,15 @@ class PayloadTooLarge(SausageError):
 class UnsupportedMediaType(SausageError):
     status = 415
     title = "Unsupported Media Type"
+
+
+class ServiceUnavailable(SausageError):
+    """More work than the server takes on right now; the client should retry after
+    ``retry_after`` seconds (sent as the Retry-After header)."""
+
+    status = 503
+    title = "Service Unavailable"
+
+    def __init__(self, message: str, *, retry_after: int = 1, kind: str = "") -> None:
+        super().__init__(message, kind=kind, headers={"Retry-After": str(retry_after)})
+        self.retry_after = retry_after

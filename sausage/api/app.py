@@ -6,6 +6,8 @@ catalog points at the same host. Errors from anywhere render through ``faults``.
 
 from __future__ import annotations
 
+import threading
+
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -14,8 +16,8 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 
 from sausage import errors
-from sausage.api import (compute, faults, identity, image, internal, microversion, network, volume,
-                         wire)
+from sausage.api import (compute, faults, hashing, identity, image, internal, microversion, network,
+                         volume, wire)
 from sausage.api.middleware import RequestContext
 from sausage.services.runtime import CatalogEntry, Cloud
 
@@ -63,4 +65,9 @@ def build(cloud: Cloud) -> Starlette:
         },
     )
     app.state.cloud = cloud
+    # Logins and new passwords hash in their own bounded lane (see hashing.Lane).
+    app.state.hashing = hashing.Lane(cloud.settings.password_hash_slots,
+                                     cloud.settings.password_hash_backlog)
+    # Set when the server begins to stop: long-polls answer at once instead of holding it up.
+    app.state.stopping = threading.Event()
     return app

@@ -30,7 +30,7 @@ Body = Callable[[int, str, str], dict[str, Any]]
 _COMPUTE_NAMES = {
     400: "badRequest", 401: "unauthorized", 403: "forbidden", 404: "itemNotFound",
     405: "badMethod", 409: "conflictingRequest", 413: "overLimit", 415: "badMediaType",
-    500: "computeFault", 501: "notImplemented",
+    500: "computeFault", 501: "notImplemented", 503: "serviceUnavailable",
 }
 
 
@@ -44,7 +44,7 @@ def _compute(status: int, title: str, message: str) -> dict[str, Any]:
 
 def _network(status: int, title: str, message: str, kind: str = "") -> dict[str, Any]:
     kind = kind or {400: "BadRequest", 401: "NotAuthorized", 403: "Forbidden", 404: "NotFound",
-                    409: "Conflict"}.get(status, "HTTPError")
+                    409: "Conflict", 503: "ServiceUnavailable"}.get(status, "HTTPError")
     return {"NeutronError": {"type": kind, "message": message, "detail": ""}}
 
 

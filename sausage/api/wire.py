@@ -14,7 +14,8 @@ Request bodies are decoded in ONE place, here, for every service:
   field named on failure).
 
 ``call`` runs a service function in the thread pool inside one database transaction, with the
-caller's ``Context`` built from their token in that same transaction.
+caller's ``Context`` built from their token in that same transaction; ``call_hashing`` and
+``call_public_hashing`` do the same for work that hashes a password, in ``hashing.Lane``.
 """
 
 from __future__ import annotations
@@ -32,10 +33,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from sausage import errors
+from sausage.api import hashing
 
 __all__ = ["body", "json_value", "json_object", "decode", "media_type", "Malformed", "MEDIA",
-           "MediaRule", "call", "call_public", "in_thread", "json", "empty", "filters",
-           "base_url", "MAX_BODY", "MAX_DEPTH", "INT64_MIN", "INT64_MAX"]
+           "MediaRule", "call", "call_public", "call_hashing", "call_public_hashing", "in_thread",
+           "json", "empty", "filters", "base_url", "MAX_BODY", "MAX_DEPTH", "INT64_MIN", "INT64_MAX"]
 
 T = TypeVar("T")
 M = TypeVar("M", bound=pydantic.BaseModel)
@@ -246,6 +248,18 @@ def _state(request: Request) -> Any:
 async def call(request: Request, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Authenticate the caller's X-Auth-Token and run ``fn(session, context, *args)`` in one
     transaction, off the event loop. Raises Unauthorized without a live token."""
+    return await run_in_threadpool(_authenticated(request, fn, args, kwargs))
+
+
+async def call_hashing(request: Request, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """``call`` for work that hashes a password: it runs in the app's hashing lane, so it never
+    holds up other requests. Raises ServiceUnavailable when that lane is full."""
+    lane: hashing.Lane = request.app.state.hashing
+    return await lane.run(_authenticated(request, fn, args, kwargs))
+
+
+def _authenticated(request: Request, fn: Callable[..., T], args: tuple[Any, ...],
+                   kwargs: dict[str, Any]) -> Callable[[], T]:
     cloud = _state(request)
     token_id = request.headers.get("x-auth-token")
     if not token_id:
@@ -260,18 +274,31 @@ async def call(request: Request, fn: Callable[..., T], *args: Any, **kwargs: Any
             request.state.project_id = ctx.project_id
             return fn(s, ctx, *args, **kwargs)
 
-    return await run_in_threadpool(work)
+    return work
 
 
 async def call_public(request: Request, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run ``fn(session, *args)`` in one transaction without authenticating the caller."""
+    return await run_in_threadpool(_public(request, fn, args, kwargs))
+
+
+async def call_public_hashing(request: Request, fn: Callable[..., T], *args: Any,
+                              **kwargs: Any) -> T:
+    """``call_public`` for work that hashes a password (a login): in the hashing lane, like
+    ``call_hashing``."""
+    lane: hashing.Lane = request.app.state.hashing
+    return await lane.run(_public(request, fn, args, kwargs))
+
+
+def _public(request: Request, fn: Callable[..., T], args: tuple[Any, ...],
+            kwargs: dict[str, Any]) -> Callable[[], T]:
     cloud = _state(request)
 
     def work() -> T:
         with cloud.db.transaction() as s:
             return fn(s, *args, **kwargs)
 
-    return await run_in_threadpool(work)
+    return work
 
 
 async def in_thread(fn: Callable[..., T], *args: Any) -> T:

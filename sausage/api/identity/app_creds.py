@@ -46,7 +46,7 @@ async def collection(request: Request) -> Response:
             values["expires_at"] = expires.replace(tzinfo=datetime.timezone.utc)
         if values.get("roles"):
             values["roles"] = [{k: v for k, v in r.items() if v} for r in values["roles"]]
-        body = await wire.call(request, _create, user_id, values, base(request))
+        body = await wire.call_hashing(request, _create, user_id, values, base(request))
         return wire.json({"application_credential": body}, 201)
     items = await wire.call(request, _list, user_id, wire.filters(request), base(request))
     return wire.json(render.collection("application_credentials", items, str(request.url)))

@@ -27,6 +27,14 @@ def _subject(request: Request) -> str:
     return subject
 
 
+def _hashes(auth: dict[str, Any]) -> bool:
+    """Does this login check a password or an application credential's secret (Argon2)?"""
+    identity = auth.get("identity")
+    methods = identity.get("methods") if isinstance(identity, dict) else None
+    return isinstance(methods, list) and any(
+        m in ("password", "application_credential") for m in methods)
+
+
 def _nocatalog(request: Request) -> bool:
     return "nocatalog" in request.query_params
 
@@ -35,10 +43,9 @@ async def tokens(request: Request) -> Response:
     cloud = request.app.state.cloud
     if request.method == "POST":
         model = await wire.body(request, schemas.AuthBody)
-        token: Token = await wire.call_public(
-            request, cloud.tokens.issue, model.auth.model_dump(exclude_unset=True, by_alias=True),
-            _nocatalog(request)
-        )
+        auth = model.auth.model_dump(exclude_unset=True, by_alias=True)
+        call = wire.call_public_hashing if _hashes(auth) else wire.call_public
+        token: Token = await call(request, cloud.tokens.issue, auth, _nocatalog(request))
         request.state.user_id = token.user.id
         request.state.project_id = token.project.id if token.project else None
         return wire.json(render.token(token), 201, {"X-Subject-Token": token.id})

@@ -8,7 +8,7 @@ models and its renderer; ``routes`` turns that into Starlette routes with Keysto
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pydantic
@@ -48,13 +48,18 @@ def _values(model: pydantic.BaseModel, key: str) -> dict[str, Any]:
     return inner.model_dump(exclude_unset=True)
 
 
+def _call(request: Request, values: dict[str, Any]) -> Callable[..., Awaitable[Any]]:
+    """A body that sets a password is hashed in the hashing lane, anything else in the pool."""
+    return wire.call_hashing if values.get("password") else wire.call
+
+
 def routes(r: Resource) -> list[Route]:
     async def collection(request: Request) -> Response:
         if request.method == "POST":
             assert r.create is not None and r.create_body is not None
             model = await wire.body(request, r.create_body)
             values = _values(model, r.member)
-            row = await wire.call(request, r.create, values)
+            row = await _call(request, values)(request, r.create, values)
             return wire.json({r.member: r.render(row, base(request))}, 201)
         rows = await wire.call(request, r.list, wire.filters(request))
         url = f"{base(request)}{r.path}"
@@ -68,7 +73,8 @@ def routes(r: Resource) -> list[Route]:
         if request.method == "PATCH":
             assert r.update is not None and r.update_body is not None
             model = await wire.body(request, r.update_body)
-            row = await wire.call(request, r.update, id_, _values(model, r.member))
+            values = _values(model, r.member)
+            row = await _call(request, values)(request, r.update, id_, values)
         elif request.method == "DELETE":
             assert r.delete is not None
             await wire.call(request, r.delete, id_)

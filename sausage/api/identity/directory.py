@@ -41,7 +41,7 @@ GROUPS = Resource(
 
 async def user_password(request: Request) -> Response:
     model = await wire.body(request, schemas.PasswordChangeBody)
-    await wire.call_public(
+    await wire.call_public_hashing(
         request, svc.change_password, request.path_params["id"],
         model.user.original_password, model.user.password,
     )
