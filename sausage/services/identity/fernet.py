@@ -4,13 +4,21 @@ Files are named by integer: ``0`` is the staged key (the next primary), the high
 primary that signs new tokens, and every key in between still validates. Rotation promotes the
 staged key, stages a new one and drops the oldest beyond ``max_active``, so a token outlives one
 rotation and a restart never invalidates it.
+
+Several API workers share the repository: rotation takes an exclusive lock on ``.lock`` so only
+one process rotates, files change by atomic renames, and readers take no lock (``version`` tells
+them when to reload). Because the staged key validates before it signs, a worker that has not
+reloaded yet still accepts tokens signed after a rotation by another.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import pathlib
 import time
+from collections.abc import Iterator
 
 from cryptography import fernet
 
@@ -55,22 +63,45 @@ class KeyRepository:
             (self.path / str(secondaries.pop(0))).unlink()
 
     def rotate_if_older_than(self, seconds: float) -> bool:
-        indexes = self._indexes()
-        if not indexes:
-            self.setup()
+        """Rotate when the primary key is ``seconds`` old; only one process at a time decides."""
+        with self._locked():
+            indexes = self._indexes()
+            if not indexes:
+                self.setup()
+                return True
+            primary = self.path / str(max(indexes))
+            if time.time() - primary.stat().st_mtime < seconds:
+                return False
+            self.rotate()
             return True
-        primary = self.path / str(max(indexes))
-        if time.time() - primary.stat().st_mtime < seconds:
-            return False
-        self.rotate()
-        return True
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(self.path / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
+
+    def version(self) -> int:
+        """Changes whenever a key is added, promoted or removed (the directory's mtime)."""
+        try:
+            return self.path.stat().st_mtime_ns
+        except FileNotFoundError:
+            return 0
 
     def load(self) -> fernet.MultiFernet:
         """Primary first (it signs), then the others, staged key included (they validate)."""
-        indexes = self._indexes()
-        if not indexes:
-            raise FileNotFoundError(f"no Fernet keys in {self.path}")
-        ordered = sorted(indexes, reverse=True)
-        return fernet.MultiFernet(
-            [fernet.Fernet((self.path / str(i)).read_bytes().strip()) for i in ordered]
-        )
+        for _ in range(3):
+            indexes = self._indexes()
+            if not indexes:
+                raise FileNotFoundError(f"no Fernet keys in {self.path}")
+            ordered = sorted(indexes, reverse=True)
+            try:
+                return fernet.MultiFernet(
+                    [fernet.Fernet((self.path / str(i)).read_bytes().strip()) for i in ordered])
+            except FileNotFoundError:
+                continue  # another process rotated between listing and reading: list again
+        raise FileNotFoundError(f"the Fernet keys in {self.path} keep changing")

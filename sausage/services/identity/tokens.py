@@ -15,6 +15,7 @@ import datetime
 import json
 import secrets
 import threading
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -34,6 +35,8 @@ from sausage.services.identity.fernet import KeyRepository
 __all__ = ["Token", "TokenProvider", "UNAUTHORIZED"]
 
 UNAUTHORIZED = "The request you have made requires authentication."
+# How often a worker looks whether another process rotated the signing keys.
+KEY_CHECK_SECONDS = 1.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,12 +116,26 @@ class TokenProvider:
         self.keys = keys
         self.lifetime = lifetime
         self._lock = threading.Lock()
+        self._version = keys.version()
         self._crypto = keys.load()
+        self._checked = time.monotonic()
 
     def reload_keys(self) -> None:
+        version = self.keys.version()
         crypto = self.keys.load()
         with self._lock:
-            self._crypto = crypto
+            self._crypto, self._version = crypto, version
+
+    def _current(self, force: bool = False) -> fernet.MultiFernet:
+        """The keys, reloaded when another process rotated them: looked at once a second, or
+        at once (``force``) when a token did not decrypt with the keys held."""
+        now = time.monotonic()
+        if force or now - self._checked >= KEY_CHECK_SECONDS:
+            self._checked = now
+            if self.keys.version() != self._version:
+                self.reload_keys()
+        with self._lock:
+            return self._crypto
 
     # --- issuing -------------------------------------------------------------------------------
 
@@ -191,8 +208,7 @@ class TokenProvider:
             audit_ids=audit_ids, project_id=project_id, domain_id=domain_id,
             app_cred_id=cred.id if cred else None,
         )
-        with self._lock:
-            token_id = self._crypto.encrypt(payload.encode()).decode()
+        token_id = self._current().encrypt(payload.encode()).decode()
         return self._build(s, token_id, payload, nocatalog)
 
     def _check_user(self, s: Session, user: m.User) -> None:
@@ -274,8 +290,10 @@ class TokenProvider:
         error: type[errors.SausageError] = errors.Unauthorized if unauthorized else errors.NotFound
         message = UNAUTHORIZED if unauthorized else "Could not find token."
         try:
-            with self._lock:
-                raw = self._crypto.decrypt(token_id.encode())
+            try:
+                raw = self._current().decrypt(token_id.encode())
+            except fernet.InvalidToken:
+                raw = self._current(force=True).decrypt(token_id.encode())
             payload = _Payload.decode(raw)
         except (fernet.InvalidToken, ValueError, KeyError, TypeError) as e:
             raise error(message) from e
