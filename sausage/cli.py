@@ -21,13 +21,16 @@ import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from typing import Any
 
 import yaml
 
-from sausage import config
+from sausage import config, logs
 
 __all__ = ["main"]
+
+log = logging.getLogger("sausage")
 
 STEPS = 5
 
@@ -186,14 +189,15 @@ def cmd_up(args: argparse.Namespace) -> int:
     if settings.netns:
         _ensure_netns(settings)
     if not args.detach:
-        _step(5, f"API: serving on {settings.public_url} (Ctrl-C stops)")
-        print(_ready_message(settings), flush=True)
-        return _serve(settings)
+        _step(5, f"API: starting {settings.workers} worker processes on {settings.public_url}")
+        print(f"      requests are logged to {logs.log_file(settings)}", flush=True)
+        return _serve(settings, on_ready=lambda: print(
+            _ready_message(settings) + "\n(Ctrl-C stops it.)", flush=True))
     _step(5, f"API: starting a daemon on {settings.public_url}")
-    log = open(settings.state_dir / "sausage.log", "ab")
+    out = open(settings.state_dir / "sausage.log", "ab")
     subprocess.Popen(
         [sys.executable, "-m", "sausage.cli", "serve", "--state-dir", str(settings.state_dir)],
-        stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+        stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -236,13 +240,15 @@ class AgentSupervisor(threading.Thread):
         self.process: subprocess.Popen[bytes] | None = None
 
     def _spawn(self) -> subprocess.Popen[bytes]:
-        log = open(self.settings.state_dir / "agent.log", "ab")
+        out = open(self.settings.state_dir / "agent.log", "ab")
         process = subprocess.Popen(
             [sys.executable, "-m", "sausage.cli", "agent", "--state-dir",
              str(self.settings.state_dir), "--network-node", "--bridge-mapping",
              "public:br-ex", "--external-address", _external_address(self.settings),
              "--volume-backend", "file"],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=log, preexec_fn=_die_with_parent)
+            stdin=subprocess.DEVNULL, stdout=out, stderr=out, preexec_fn=_die_with_parent,
+            # Its own process group: the terminal's Ctrl-C stops the API, which stops the agent.
+            process_group=0)
         _agent_pidfile(self.settings.state_dir).write_text(f"{process.pid}\n")
         return process
 
@@ -255,8 +261,7 @@ class AgentSupervisor(threading.Thread):
             if self.stopping.is_set():
                 return
             delay = 1.0 if time.monotonic() - started > 60 else min(delay * 2, 30.0)
-            logging.getLogger("sausage").warning(
-                "the compute agent exited (%s); restarting it in %.0f s", code, delay)
+            log.warning("the compute agent exited (%s); restarting it in %.0f s", code, delay)
             self.stopping.wait(delay)
 
     def stop(self) -> None:
@@ -285,34 +290,72 @@ def _die_with_parent() -> None:
     ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
-def _serve(settings: config.Settings) -> int:
-    import uvicorn
-
-    from sausage.api import app
+def _serve(settings: config.Settings, on_ready: Callable[[], None] | None = None) -> int:
+    """Serve the API with ``settings.workers`` processes, the all-in-one's agent and the periodic
+    housekeeping, until SIGTERM or Ctrl-C; ``on_ready`` runs once the API answers."""
+    from sausage.api import server
     from sausage.services.runtime import Cloud
 
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
+    console = logs.is_console(settings)
+    logs.setup(settings, console=console)
+    try:
+        sock = server.bind(settings.host, settings.port)
+    except OSError as e:
+        log.error("cannot listen on %s:%s: %s", settings.host, settings.port, e.strerror)
+        return 1
     pidfile = _pidfile(settings.state_dir)
     pidfile.write_text(f"{os.getpid()}\n")
     cloud = Cloud(settings)
+    housekeeping = Housekeeping(cloud)
+    housekeeping.start()
     agent = AgentSupervisor(settings)
     agent.start()
+    supervisor = server.Supervisor(settings, console=console)
+    if on_ready is not None:
+        threading.Thread(target=_when_answering, args=(settings, supervisor, on_ready),
+                         daemon=True).start()
     try:
-        server = uvicorn.Server(uvicorn.Config(
-            app.build(cloud), host=settings.host, port=settings.port, access_log=False,
-            log_level=settings.log_level, lifespan="off",
-            # Agents hold long-polls open; do not let them delay a shutdown.
-            timeout_graceful_shutdown=3,
-        ))
-        server.run()
-    except KeyboardInterrupt:
-        print("Sausage Cloud stopped.", flush=True)
+        supervisor.run(sock)
+        if console:
+            print("Sausage Cloud stopped.", flush=True)
     finally:
+        sock.close()
+        housekeeping.stop()
         agent.stop()
         cloud.close()
         if pidfile.exists() and pidfile.read_text().strip() == str(os.getpid()):
             pidfile.unlink()
     return 0
+
+
+def _when_answering(settings: config.Settings, supervisor: Any, then: Callable[[], None]) -> None:
+    while not supervisor.stopping.is_set():
+        if _answers(settings):
+            then()
+            return
+        time.sleep(0.2)
+
+
+class Housekeeping(threading.Thread):
+    """Key rotation when due and pruning of old revocation events, every few minutes, in the
+    one supervising process (the key repository's lock keeps a second ``serve`` from racing)."""
+
+    def __init__(self, cloud: Any, every: float = 300.0) -> None:
+        super().__init__(name="housekeeping", daemon=True)
+        self.cloud = cloud
+        self.every = every
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopping.wait(self.every):
+            try:
+                self.cloud.maintain()
+            except Exception:  # noqa: BLE001 - housekeeping must never stop the cloud
+                log.exception("housekeeping failed; trying again in %.0f s", self.every)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.join(timeout=10)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -85,6 +85,8 @@ class Client:
             if isinstance(e.__cause__, httpx.ReadTimeout):
                 return None
             raise
+        if data is None:
+            return None  # 204: the API worker is stopping; ask again (another one answers)
         if not isinstance(data, dict) or not isinstance(data.get("servers"), list):
             raise ClientError(f"Unexpected desired-state document: {str(data)[:200]}")
         if data.get("version") != contract.VERSION:

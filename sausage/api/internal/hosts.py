@@ -95,7 +95,7 @@ async def desired(request: Request) -> Response:
         doc = await _as_host(request, work)
         if doc is not None:
             return wire.json(doc)
-        if await request.is_disconnected():
+        if await request.is_disconnected() or request.app.state.stopping.is_set():
             return wire.empty(204)
         await asyncio.sleep(POLL_INTERVAL)
 
