@@ -30,3 +30,16 @@ def test_an_unknown_setting_is_an_error(tmp_path: pathlib.Path) -> None:
     (tmp_path / "sausage.yaml").write_text("prot: 9000\n")
     with pytest.raises(pydantic.ValidationError):
         config.load(tmp_path)
+
+
+def test_the_api_runs_one_worker_per_core_unless_told_and_shares_the_cores_out_for_hashing(
+        tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(config.os, "sched_getaffinity", lambda _pid: {0, 1, 2, 3})
+    default = config.load(tmp_path)
+    assert (default.workers, default.password_hash_slots) == (4, 1)
+    two = config.load(tmp_path, api_workers=2)
+    assert (two.workers, two.password_hash_slots) == (2, 2)
+    many = config.load(tmp_path, api_workers=8)
+    assert (many.workers, many.password_hash_slots) == (8, 1)
+    with pytest.raises(pydantic.ValidationError):
+        config.load(tmp_path, api_workers=0)
