@@ -196,7 +196,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     _step(5, f"API: starting a daemon on {settings.public_url}")
     out = open(settings.state_dir / "sausage.log", "ab")
     subprocess.Popen(
-        [sys.executable, "-m", "sausage.cli", "serve", "--state-dir", str(settings.state_dir)],
+        [*_python(), "serve", "--state-dir", str(settings.state_dir)],
         stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True,
     )
     deadline = time.monotonic() + 60
@@ -208,6 +208,12 @@ def cmd_up(args: argparse.Namespace) -> int:
     print(f"error: the API did not answer within 60 s; see {settings.state_dir}/sausage.log",
           file=sys.stderr)
     return 1
+
+
+def _python() -> list[str]:
+    """This CLI again, in a child: the same interpreter and the same installed code. ``-P``: a
+    ``sausage`` directory in the caller's working directory is not imported instead."""
+    return [sys.executable, "-P", "-m", "sausage.cli"]
 
 
 def _ensure_netns(settings: config.Settings) -> None:
@@ -242,7 +248,7 @@ class AgentSupervisor(threading.Thread):
     def _spawn(self) -> subprocess.Popen[bytes]:
         out = open(self.settings.state_dir / "agent.log", "ab")
         process = subprocess.Popen(
-            [sys.executable, "-m", "sausage.cli", "agent", "--state-dir",
+            [*_python(), "agent", "--state-dir",
              str(self.settings.state_dir), "--network-node", "--bridge-mapping",
              "public:br-ex", "--external-address", _external_address(self.settings),
              "--volume-backend", "file"],
