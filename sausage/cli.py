@@ -312,7 +312,7 @@ def _serve(settings: config.Settings, on_ready: Callable[[], None] | None = None
     pidfile = _pidfile(settings.state_dir)
     pidfile.write_text(f"{os.getpid()}\n")
     cloud = Cloud(settings)
-    housekeeping = Housekeeping(cloud)
+    housekeeping = server.Housekeeping(cloud)
     housekeeping.start()
     agent = AgentSupervisor(settings)
     agent.start()
@@ -340,28 +340,6 @@ def _when_answering(settings: config.Settings, supervisor: Any, then: Callable[[
             then()
             return
         time.sleep(0.2)
-
-
-class Housekeeping(threading.Thread):
-    """Key rotation when due and pruning of old revocation events, every few minutes, in the
-    one supervising process (the key repository's lock keeps a second ``serve`` from racing)."""
-
-    def __init__(self, cloud: Any, every: float = 300.0) -> None:
-        super().__init__(name="housekeeping", daemon=True)
-        self.cloud = cloud
-        self.every = every
-        self.stopping = threading.Event()
-
-    def run(self) -> None:
-        while not self.stopping.wait(self.every):
-            try:
-                self.cloud.maintain()
-            except Exception:  # noqa: BLE001 - housekeeping must never stop the cloud
-                log.exception("housekeeping failed; trying again in %.0f s", self.every)
-
-    def stop(self) -> None:
-        self.stopping.set()
-        self.join(timeout=10)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

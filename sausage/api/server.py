@@ -2,10 +2,12 @@
 that each serve the whole app (uvicorn) on that one socket, and starts a new one when one dies.
 
 The workers share only the database and the state dir; each builds its own ``Cloud`` and app.
-The caller (``sausage serve``/``up``) prepares the state dir (migrations, bootstrap) once before
-calling ``Supervisor.run``, so no worker races another to do it. The terminal's Ctrl-C reaches
+``sausage up`` prepares the state dir (migrations, bootstrap, keys) once, before ``serve``
+calls ``Supervisor.run``, so no worker races another to do it. The terminal's Ctrl-C reaches
 only the supervisor (workers live in their own process group and die with it), which stops the
 workers in order: each lets its requests finish and ends its agents' long-polls at once.
+``Housekeeping`` is the supervisor's periodic chore (key rotation, pruning revocations), done in
+that one process.
 """
 
 from __future__ import annotations
@@ -26,8 +28,9 @@ import uvicorn
 from starlette.applications import Starlette
 
 from sausage import config, logs
+from sausage.services.runtime import Cloud
 
-__all__ = ["Supervisor", "bind"]
+__all__ = ["Supervisor", "Housekeeping", "bind"]
 
 log = logging.getLogger("sausage.api.server")
 
@@ -127,6 +130,28 @@ class Supervisor:
         return [w.process.pid for w in self._workers if w.process.pid is not None]
 
 
+class Housekeeping(threading.Thread):
+    """Key rotation when due and pruning of old revocation events, every few minutes, in the
+    one supervising process (the key repository's lock keeps a second ``serve`` from racing)."""
+
+    def __init__(self, cloud: Cloud, every: float = 300.0) -> None:
+        super().__init__(name="housekeeping", daemon=True)
+        self.cloud = cloud
+        self.every = every
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopping.wait(self.every):
+            try:
+                self.cloud.maintain()
+            except Exception:  # noqa: BLE001 - housekeeping must never stop the cloud
+                log.exception("housekeeping failed; trying again in %.0f s", self.every)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.join(timeout=10)
+
+
 class _Server(uvicorn.Server):
     """uvicorn's server, which also tells the app that it is stopping (long-polls end at once
     instead of being cancelled when the graceful shutdown times out)."""
@@ -143,7 +168,6 @@ class _Server(uvicorn.Server):
 def _worker(state_dir: str, sock: socket.socket, console: bool, parent: int) -> None:
     """One API worker process (spawned): build the app from the state dir and serve ``sock``."""
     from sausage.api import app
-    from sausage.services.runtime import Cloud
 
     os.setpgid(0, 0)
     _die_with(parent)
