@@ -27,7 +27,7 @@ from sausage import errors
 from sausage.db.models import identity as m
 from sausage.db.models.base import utcnow
 from sausage.services import policy
-from sausage.services.context import ROLE_IMPLIES, Context
+from sausage.services.context import Context, expand_roles
 from sausage.services.identity import app_creds, catalog, common, passwords, resources
 from sausage.services.identity import revocation, roles
 from sausage.services.identity.fernet import KeyRepository
@@ -211,10 +211,12 @@ class TokenProvider:
         token_id = self._current().encrypt(payload.encode()).decode()
         return self._build(s, token_id, payload, nocatalog)
 
-    def _check_user(self, s: Session, user: m.User) -> None:
+    def _check_user(self, s: Session, user: m.User) -> m.Domain:
+        """The user's domain; Unauthorized when the user or the domain is disabled."""
         domain = s.get(m.Domain, user.domain_id)
         if not user.enabled or domain is None or not domain.enabled:
             raise errors.Unauthorized(UNAUTHORIZED)
+        return domain
 
     def _resolve_scope(
         self, s: Session, user: m.User, scope: Any
@@ -313,8 +315,7 @@ class TokenProvider:
         user = s.get(m.User, p.user_id)
         if user is None:
             raise errors.Unauthorized(UNAUTHORIZED)
-        self._check_user(s, user)
-        user_domain = common.get(s, m.Domain, user.domain_id, "domain")
+        user_domain = self._check_user(s, user)
         project = project_domain = domain = None
         cred = None
         held: list[m.Role] = []
@@ -363,14 +364,8 @@ class TokenProvider:
 def _with_implied(s: Session, held: list[m.Role]) -> list[m.Role]:
     """Held roles plus the ones they imply (admin → member → reader), each once."""
     out = {r.name: r for r in held}
-    wanted = [ROLE_IMPLIES[n] for n in list(out) if n in ROLE_IMPLIES]
-    while wanted:
-        name = wanted.pop()
-        if name in out:
-            continue
-        row = s.scalars(select(m.Role).where(m.Role.name == name)).first()
-        if row is not None:
-            out[name] = row
-        if name in ROLE_IMPLIES:
-            wanted.append(ROLE_IMPLIES[name])
+    wanted = expand_roles(frozenset(out)) - out.keys()
+    if wanted:  # one query for all of them: this runs on every token validation
+        for row in s.scalars(select(m.Role).where(m.Role.name.in_(sorted(wanted)))):
+            out.setdefault(row.name, row)
     return sorted(out.values(), key=lambda r: r.name)
