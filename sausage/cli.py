@@ -318,12 +318,10 @@ def _serve(settings: config.Settings, on_ready: Callable[[], None] | None = None
     agent.start()
     supervisor = server.Supervisor(settings, console=console)
     if on_ready is not None:
-        threading.Thread(target=_when_answering, args=(settings, supervisor, on_ready),
+        threading.Thread(target=_when_answering, args=(settings, supervisor.stopping, on_ready),
                          daemon=True).start()
     try:
         supervisor.run(sock)
-        if console:
-            print("Sausage Cloud stopped.", flush=True)
     finally:
         sock.close()
         housekeeping.stop()
@@ -331,11 +329,15 @@ def _serve(settings: config.Settings, on_ready: Callable[[], None] | None = None
         cloud.close()
         if pidfile.exists() and pidfile.read_text().strip() == str(os.getpid()):
             pidfile.unlink()
+    if console:
+        print("Sausage Cloud stopped.", flush=True)
     return 0
 
 
-def _when_answering(settings: config.Settings, supervisor: Any, then: Callable[[], None]) -> None:
-    while not supervisor.stopping.is_set():
+def _when_answering(settings: config.Settings, stopping: threading.Event,
+                    then: Callable[[], None]) -> None:
+    """Run ``then`` once the API answers (unless it is stopping first)."""
+    while not stopping.is_set():
         if _answers(settings):
             then()
             return
