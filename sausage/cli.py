@@ -305,7 +305,7 @@ def _serve(settings: config.Settings, on_ready: Callable[[], None] | None = None
     console = logs.is_console(settings)
     logs.setup(settings, console=console)
     try:
-        sock = server.bind(settings.host, settings.port)
+        socks = server.bind(settings.host, settings.port, settings.workers)
     except OSError as e:
         log.error("cannot listen on %s:%s: %s", settings.host, settings.port, e.strerror)
         return 1
@@ -321,9 +321,10 @@ def _serve(settings: config.Settings, on_ready: Callable[[], None] | None = None
         threading.Thread(target=_when_answering, args=(settings, supervisor.stopping, on_ready),
                          daemon=True).start()
     try:
-        supervisor.run(sock)
+        supervisor.run(socks)
     finally:
-        sock.close()
+        for sock in socks:
+            sock.close()
         housekeeping.stop()
         agent.stop()
         cloud.close()

@@ -1,5 +1,5 @@
 """Serving the API on every core: one supervisor binds the port, then runs ``workers`` processes
-that each serve the whole app (uvicorn) on that one socket, and starts a new one when one dies.
+that each serve the whole app (uvicorn) on it, and starts a new one when one dies.
 
 The workers share only the database and the state dir; each builds its own ``Cloud`` and app.
 ``sausage up`` prepares the state dir (migrations, bootstrap, keys) once, before ``serve``
@@ -39,22 +39,35 @@ STEADY_SECONDS = 30.0
 STOP_SECONDS = 10.0
 
 
-def bind(host: str, port: int) -> socket.socket:
-    """The listening socket every worker accepts on. Raises OSError when the port is taken."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    # Accepted connections inherit it: without it a response written in two parts waits for
-    # the client's delayed ACK (~40 ms a request on loopback).
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.bind((host, port))
-    sock.listen(2048)
-    sock.set_inheritable(True)
-    return sock
+def bind(host: str, port: int, count: int) -> list[socket.socket]:
+    """``count`` listening sockets on the one port, one per worker (SO_REUSEPORT: the kernel
+    spreads new connections over them). With one shared socket, the worker that wakes first
+    accepts every connection waiting, and keep-alive clients arriving together all end up on
+    one worker. The supervisor holds them all, so connections that arrive while a worker is
+    being replaced wait for its successor. Raises OSError when the port is taken."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # Without SO_REUSEPORT: fails if anything (another cloud included) listens there.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((host, port))
+    socks = []
+    for _ in range(count):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        # Accepted connections inherit it: without it a response written in two parts waits
+        # for the client's delayed ACK (~40 ms a request on loopback).
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+        sock.set_inheritable(True)
+        socks.append(sock)
+    return socks
 
 
 class _Worker:
-    def __init__(self, process: multiprocessing.process.BaseProcess) -> None:
+    def __init__(self, process: multiprocessing.process.BaseProcess, sock: socket.socket) -> None:
         self.process = process
+        self.sock = sock
         self.started = time.monotonic()
         self.delay = 1.0
         self.dead_at: float | None = None
@@ -75,25 +88,26 @@ class Supervisor:
             target=_worker, name="sausage-api",
             args=(str(self.settings.state_dir), sock, self.console, os.getpid()), daemon=False)
         process.start()
-        return _Worker(process)
+        return _Worker(process, sock)
 
     def _stop(self, _signum: int, _frame: FrameType | None) -> None:
         self.stopping.set()
 
-    def run(self, sock: socket.socket) -> None:
-        """Serve on ``sock`` until a stop signal; returns once every worker has exited."""
+    def run(self, socks: list[socket.socket]) -> None:
+        """Serve on ``socks`` (one per worker, from ``bind``) until a stop signal; returns once
+        every worker has exited."""
         previous = {sig: signal.signal(sig, self._stop) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
-            self._workers = [self._spawn(sock) for _ in range(self.settings.workers)]
+            self._workers = [self._spawn(sock) for sock in socks]
             log.info("serving the API with %d worker processes", len(self._workers))
             while not self.stopping.wait(0.5):
-                self._replace_dead(sock)
+                self._replace_dead()
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
             self._stop_all()
 
-    def _replace_dead(self, sock: socket.socket) -> None:
+    def _replace_dead(self) -> None:
         now = time.monotonic()
         for i, worker in enumerate(self._workers):
             code = worker.process.exitcode
@@ -108,7 +122,7 @@ class Supervisor:
                 worker.dead_at = now
             if failing and now - worker.dead_at < delay:
                 continue
-            fresh = self._spawn(sock)
+            fresh = self._spawn(worker.sock)
             fresh.delay = delay if failing else 1.0
             self._workers[i] = fresh
 
