@@ -50,9 +50,10 @@ class Settings(BaseModel):
     log_level: str = "info"
     # Worker processes serving the API on the one port; unset means one per core.
     api_workers: int | None = Field(default=None, ge=1, le=256)
-    # Password hashing (logins, password changes) waiting per worker beyond the hashes running;
-    # past that a login is answered 503 with Retry-After at once instead of queueing.
-    password_hash_backlog: int = Field(default=16, ge=0)
+    # Password hashing (logins, password changes) waiting per worker beyond the hashes running
+    # (also never more than about a second's worth); past that a login is answered 503 with
+    # Retry-After at once instead of queueing.
+    password_hash_backlog: int = Field(default=64, ge=0)
 
     @field_validator("public_cidr")
     @classmethod

@@ -3,10 +3,11 @@ password, an application credential) run here instead of in the shared request t
 
 Argon2 is made to be slow (tens of ms of CPU each), so a burst of logins in the shared pool would
 hold every thread and database connection while token validations and every other call wait
-behind them. Here at most ``slots`` such requests run at once, in their own threads; at most
-``backlog`` more wait for a slot; anything beyond that is refused at once with
-``ServiceUnavailable`` (503 + Retry-After) instead of queueing without bound. ``wire`` calls
-``run``; ``app.build`` makes one lane per app.
+behind them. Here at most ``slots`` such requests run at once, in their own threads; more wait
+for a slot, at most ``backlog`` of them and only while the expected wait (from a running mean
+of how long one takes) stays under ``MAX_WAIT_SECONDS``; anything beyond that is refused at once
+with ``ServiceUnavailable`` (503 + Retry-After) instead of queueing without bound. ``wire``
+calls ``run``; ``app.build`` makes one lane per app.
 """
 
 from __future__ import annotations
@@ -24,11 +25,15 @@ __all__ = ["Lane"]
 
 T = TypeVar("T")
 
+# A login that would wait longer than this for a hashing slot is told to come back instead.
+MAX_WAIT_SECONDS = 1.0
+
 
 class Lane:
-    def __init__(self, slots: int, backlog: int) -> None:
+    def __init__(self, slots: int, backlog: int, max_wait: float = MAX_WAIT_SECONDS) -> None:
         self.slots = slots
         self.backlog = backlog
+        self.max_wait = max_wait
         self._pool = concurrent.futures.ThreadPoolExecutor(slots, thread_name_prefix="hashing")
         self._admitted = 0  # running + waiting; only touched on the event loop's thread
         self._seconds = 0.05  # a running mean of one request's time, for Retry-After
@@ -43,12 +48,13 @@ class Lane:
         Raises ServiceUnavailable without running it when ``slots + backlog`` requests are
         already admitted; whatever ``work`` raises otherwise.
         """
-        if self._admitted >= self.slots + self.backlog:
-            # The queue drains at slots per mean time; come back when about half of it has.
-            wait = self._seconds * self._admitted / self.slots / 2
+        # The queue drains at ``slots`` per mean time: a newcomer waits for those ahead of it.
+        wait = self._seconds * (self._admitted - self.slots + 1) / self.slots
+        if self._admitted >= self.slots + self.backlog or (
+                self._admitted >= self.slots and wait > self.max_wait):
             raise errors.ServiceUnavailable(
                 "The server is busy checking passwords; retry shortly.",
-                retry_after=max(1, math.ceil(wait)))
+                retry_after=max(1, math.ceil(wait / 2)))
         self._admitted += 1
         try:
             return await asyncio.get_running_loop().run_in_executor(

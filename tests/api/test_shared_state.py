@@ -105,6 +105,27 @@ def test_the_hashing_lane_refuses_work_past_its_backlog_at_once_with_a_retry_aft
     assert lane.admitted == 0
 
 
+def test_the_hashing_lane_refuses_a_login_that_would_wait_too_long_even_with_room_to_queue(
+        ) -> None:
+    lane = hashing.Lane(slots=1, backlog=100, max_wait=0.0)
+    release = threading.Event()
+
+    async def scenario() -> errors.ServiceUnavailable:
+        running = asyncio.ensure_future(lane.run(lambda: release.wait(10)))
+        await asyncio.sleep(0.05)
+        with pytest.raises(errors.ServiceUnavailable) as refused:
+            await lane.run(lambda: True)  # it would wait for the running one: too long
+        release.set()
+        await running
+        return refused.value
+
+    try:
+        refused = asyncio.run(scenario())
+    finally:
+        lane.close()
+    assert refused.retry_after >= 1
+
+
 def test_a_busy_login_is_answered_503_with_retry_after_in_keystones_fault_format(
         api: Api) -> None:
     lane: hashing.Lane = api.client.app.state.hashing  # type: ignore[attr-defined]
