@@ -36,7 +36,7 @@ class Lane:
         self.max_wait = max_wait
         self._pool = concurrent.futures.ThreadPoolExecutor(slots, thread_name_prefix="hashing")
         self._admitted = 0  # running + waiting; only touched on the event loop's thread
-        self._seconds = 0.05  # a running mean of one request's time, for Retry-After
+        self._seconds = 0.05  # a running mean of one request's time: the expected waits
 
     @property
     def admitted(self) -> int:
@@ -46,7 +46,8 @@ class Lane:
         """``work()`` in a hashing thread once a slot is free.
 
         Raises ServiceUnavailable without running it when ``slots + backlog`` requests are
-        already admitted; whatever ``work`` raises otherwise.
+        already admitted, or when it would wait longer than ``max_wait`` for a slot; whatever
+        ``work`` raises otherwise.
         """
         # The queue drains at ``slots`` per mean time: a newcomer waits for those ahead of it.
         wait = self._seconds * (self._admitted - self.slots + 1) / self.slots
