@@ -3,8 +3,9 @@ SHELL := /bin/bash
 VENV ?= .venv
 STATE_DIR ?= /var/lib/sausage
 PORT ?= 8000
+FUZZ_REQUESTS ?= 100000
 
-.PHONY: install up test tempest bench clean
+.PHONY: install up test fuzz tempest bench clean
 
 install:            ## apt packages and the virtualenv at .venv
 	tools/install
@@ -16,6 +17,9 @@ up: install         ## install, build the test guest, then run the all-in-one cl
 
 test: install       ## the whole test suite (static checks, unit, API on SQLite and PostgreSQL, e2e)
 	tools/run-tests
+
+fuzz: install       ## the fuzz tier with a bigger budget: make fuzz [FUZZ_REQUESTS=100000]
+	FUZZ_REQUESTS=$(FUZZ_REQUESTS) $(VENV)/bin/pytest -s tests/fuzz
 
 tempest: install    ## Tempest against the running cloud: make tempest [TEMPEST_ARGS="--regex ..."]
 	tools/tempest/run --state-dir $(STATE_DIR) $(TEMPEST_ARGS)
