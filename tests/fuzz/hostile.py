@@ -68,6 +68,12 @@ DEEP = [_deep(10_000, "array"), _deep(10_000, "object"), _deep(100, "array"), _d
         _deep(200_000, "array")]
 
 
+# What a parser that trusts types trips on: the wrong JSON type, or the right one out of range.
+TYPE_SWAPS: list[Any] = [None, True, False, 0, 1, -1, "", "abc", "0", "-1", "true", [], {}, ["x"],
+                         [None], [{}], [[]], {"a": 1}, {"": ""}, 2 ** 31, 2 ** 63 - 1, 1.5,
+                         "00000000-0000-0000-0000-000000000000", "10.0.0.1", "x" * 300]
+
+
 def values() -> st.SearchStrategy[Any]:
     """One hostile JSON value: a wrong type, an edge number, a nasty string, deep nesting."""
     return st.one_of(
@@ -135,7 +141,7 @@ def mutated(draw: st.DrawFn, valid: Any) -> Any:
         where = inner[draw(st.integers(0, len(inner) - 1))]
         how = draw(st.sampled_from(["replace", "replace", "replace", "drop", "add", "add_key"]))
         if how == "replace":
-            value = _replace(value, where, draw(values()))
+            value = _replace(value, where, draw(st.one_of(st.sampled_from(TYPE_SWAPS), values())))
         elif how == "drop":
             value = _drop(value, where)
         else:
@@ -196,6 +202,40 @@ QUERY_KEYS = ["limit", "marker", "sort_key", "sort_dir", "sort", "name", "status
               "\U0001f32d", "limit[]"]
 
 
+_NUMBERS = ["-1", "0", "1", "abc", "1.5", "", "9223372036854775807", "9223372036854775808",
+            "18446744073709551616", "-9223372036854775809", "1e999", "NaN", "%ff", "0x10"]
+_TIMES = ["notadate", "gt:notadate", "lt:2020-13-45T25:61:61Z", "gte:", "gt:", "eq:x",
+          "2020-01-01T00:00:00Z", "gt:2020-01-01T00:00:00Z", "lte:2020-01-01", "9999-99-99",
+          "0000-00-00T00:00:00", "2020-01-01T00:00:00+99:00", "1e999", "%ff", "in:a,b",
+          "neq:2020-01-01T00:00:00Z", "gt:9999-12-31T23:59:59Z", "99999999999999999999"]
+_BOOLS = ["true", "false", "1", "0", "abc", "", "None", "TRUE", "yes", "%ff", "2"]
+_JSONS = ['{"a":"b"}', "{}", "[]", "abc", '{"a":1}', '{"a":{"b":1}}', "null", '"x"', "{",
+          '{"\\ud800":"x"}', '{"a":1e999}', "[" * 50]
+# Filters by what their values mean, so that a parser of that kind meets its own nasty cases.
+TYPED_QUERY: dict[str, list[str]] = {
+    **{k: _NUMBERS for k in ("limit", "offset", "size", "size_min", "size_max", "minDisk",
+                             "minRam", "revision_number", "ip_version", "mtu", "length")},
+    **{k: _TIMES for k in ("created_at", "updated_at", "changes-since", "changes-before",
+                           "expires_at")},
+    **{k: _BOOLS for k in ("all_tenants", "all_projects", "is_public", "shared", "enabled",
+                           "admin_state_up", "router:external", "page_reverse", "effective",
+                           "with_count", "protected", "os_hidden", "bootable", "deleted",
+                           "include_names", "is_domain", "locked", "detailed", "usage")},
+    **{k: _JSONS for k in ("metadata", "glance_metadata", "extra_specs")},
+    "marker": ["00000000-0000-0000-0000-000000000000", "abc", "", "%ff", "x" * 300, "-1", "1"],
+    "sort_key": ["name", "id", "created_at", "nonexistent", "", "name:asc", "%ff", "status",
+                 "size", "id,name", "__class__"],
+    "sort_dir": ["asc", "desc", "sideways", "", "ASC", "asc,desc", "%ff"],
+    "sort": ["name:asc", "name:sideways", "nonexistent:desc", "name,id", ":", "", "id:",
+             "created_at:desc,name", "%ff:asc"],
+    "fields": ["id", "name", "nonexistent", "", "id,name", "%ff", ","],
+    "tags": ["a", "a,b", "", ",", "x" * 300], "tags-any": ["a", ",", ""],
+    "not-tags": ["a", ""], "not-tags-any": [",", "a"],
+    "fixed_ips": ["ip_address=10.0.0.1", "subnet_id=x", "ip_address_substr=1", "abc", "=", ""],
+    "cidr": ["10.0.0.0/24", "10.0.0.0/33", "abc", ""], "ip": ["10.", "(", "[", "*", "\\"],
+}
+
+
 def _quote(text: str) -> str:
     # A value made only of %-escapes keeps them: that is how raw bytes reach the server.
     if re.fullmatch(r"(%[0-9a-fA-F]{2})+", text):
@@ -209,8 +249,12 @@ def query_string(draw: st.DrawFn, keys: list[str]) -> str:
     with hostile values; keys may repeat."""
     pairs = []
     for _ in range(draw(st.integers(0, 4))):
-        key = draw(st.sampled_from(keys + QUERY_KEYS))
-        value = draw(st.one_of(st.sampled_from(QUERY_VALUES), st.text(max_size=12)))
+        if draw(st.integers(0, 9)) < 6:
+            key = draw(st.sampled_from(sorted(TYPED_QUERY)))
+            value = draw(st.sampled_from(TYPED_QUERY[key]))
+        else:
+            key = draw(st.sampled_from(keys + QUERY_KEYS))
+            value = draw(st.one_of(st.sampled_from(QUERY_VALUES), st.text(max_size=12)))
         pairs.append(f"{_quote(key)}={_quote(value)}")
     return "&".join(pairs)
 
