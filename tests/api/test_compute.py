@@ -379,6 +379,18 @@ def test_bad_create_requests_are_400_and_write_nothing(api: Api, host: Host) -> 
     assert nova(api, "GET", "/servers", api.admin).json()["servers"] == []
 
 
+def test_an_update_whose_server_is_not_an_object_is_400_before_and_after_2_19(
+        api: Api, host: Host) -> None:
+    server = boot(api, api.admin).json()["server"]["id"]
+    for version in ("2.1", "2.26"):
+        for body in (-0, "x", ["description"], None):
+            r = nova(api, "PUT", f"/servers/{server}", api.admin, version,
+                     json={"server": body})
+            assert r.status_code == 400, (version, body, r.text)
+            assert r.json()["badRequest"]["message"]
+    assert show(api, api.admin, server)["name"] == "s1"
+
+
 def test_a_locked_server_refuses_changes_from_its_owner(api: Api, host: Host) -> None:
     _, _, member = api.user_in_project()
     server_id = boot(api, member).json()["server"]["id"]

@@ -112,6 +112,19 @@ def test_a_gateway_needs_an_existing_external_network(api: Api) -> None:
     assert len(ok(neutron(api, "GET", "/routers", token))["routers"]) == 1
 
 
+def test_a_gateway_whose_network_id_or_fixed_ips_have_the_wrong_type_is_a_400(api: Api) -> None:
+    public, _ = external(api)
+    before = port_count(api)
+    for gateway in ({"network_id": []}, {"network_id": {"a": 1}}, {"network_id": 5},
+                    {"network_id": public, "external_fixed_ips": [1]},
+                    {"network_id": public, "external_fixed_ips": [{"ip_address": []}]},
+                    {"network_id": public, "external_fixed_ips": [{"subnet": "x"}]}):
+        fault(neutron(api, "POST", "/routers", api.admin, json={"router": {
+            "external_gateway_info": gateway}}), 400, "InvalidInput")
+    assert port_count(api) == before
+    assert ok(neutron(api, "GET", "/routers", api.admin))["routers"] == []
+
+
 def test_only_an_admin_chooses_snat_and_distributed_routers_are_not_offered(api: Api) -> None:
     public, _ = external(api)
     _, _, token = api.user_in_project()

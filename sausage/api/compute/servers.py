@@ -147,11 +147,11 @@ async def member(request: Request) -> Response:
         return wire.empty(204)
     if request.method == "PUT":
         body = await common.json_body(request)
-        schema = UPDATE
-        if not common.at_least(request, 2, 19) and "description" in body.get("server", {}):
+        # The shape first: ``server`` may be any JSON value until the schema says it is an object.
+        validation.validate(UPDATE, body)
+        if not common.at_least(request, 2, 19) and "description" in body["server"]:
             raise errors.BadRequest("Additional properties are not allowed ('description' was "
                                     "unexpected)")
-        validation.validate(schema, body)
 
         def change(s: Session, ctx: Context) -> tuple[Any, Any]:
             row = svc.update(s, ctx, server_id, body["server"])

@@ -157,6 +157,9 @@ def _gateway_info(ctx: Context, info: Any) -> dict[str, Any] | None:
         raise errors.BadRequest("Invalid input for external_gateway_info. Reason: Validation "
                                 "of dictionary's keys failed. Expected keys: {'network_id'} "
                                 f"Provided keys: {set(info)}.", kind="InvalidInput")
+    if not isinstance(info["network_id"], str):
+        raise errors.BadRequest(f"Invalid input for external_gateway_info. Reason: "
+                                f"'{info['network_id']}' is not a valid UUID.", kind="InvalidInput")
     for key in ("enable_snat", "external_fixed_ips"):
         if key in info and not ctx.is_admin:
             raise policy.denied(f"update_router:external_gateway_info:{key}")
@@ -167,6 +170,11 @@ def _gateway_info(ctx: Context, info: Any) -> dict[str, Any] | None:
     if fixed is not None and not isinstance(fixed, list):
         raise errors.BadRequest("Invalid input for external_fixed_ips. Reason: "
                                 f"'{fixed}' is not a list.", kind="InvalidInput")
+    for item in fixed or []:
+        if (not isinstance(item, Mapping) or set(item) - {"ip_address", "subnet_id"}
+                or not all(isinstance(v, str) for v in item.values())):
+            raise errors.BadRequest("Invalid input for external_fixed_ips. Reason: Invalid "
+                                    f"data format for fixed IP: '{item}'.", kind="InvalidInput")
     return dict(info)
 
 
