@@ -18,8 +18,8 @@ up: install         ## install, build the test guest, then run the all-in-one cl
 test: install       ## the whole test suite (static checks, unit, API on SQLite and PostgreSQL, e2e)
 	tools/run-tests
 
-fuzz: install       ## the fuzz tier with a bigger budget: make fuzz [FUZZ_REQUESTS=100000]
-	FUZZ_REQUESTS=$(FUZZ_REQUESTS) $(VENV)/bin/pytest -s tests/fuzz
+fuzz: install       ## the fuzz tier with a bigger budget: make fuzz [FUZZ_REQUESTS=100000] [FUZZ_SEED=n]
+	FUZZ_REQUESTS=$(FUZZ_REQUESTS) FUZZ_SEED=$(FUZZ_SEED) $(VENV)/bin/pytest -s tests/fuzz
 
 tempest: install    ## Tempest against the running cloud: make tempest [TEMPEST_ARGS="--regex ..."]
 	tools/tempest/run --state-dir $(STATE_DIR) $(TEMPEST_ARGS)

@@ -19,7 +19,8 @@ traceback, so one run shows everything that is broken.
 
 How it runs. The real app (``sausage.api.app.build``) under uvicorn in its own process on
 loopback (``server``), with SQLite in a temporary state dir, no agent and no VM: what a client
-sees over HTTP, and a process whose RSS can be read. ``FUZZ_REQUESTS`` sets the budget (10,000
-by default, about three minutes); ``make fuzz`` runs a longer one. The summary line prints the
+sees over HTTP, and a process whose RSS can be read. ``FUZZ_REQUESTS`` sets the budget (12,000
+by default, two to three minutes on two busy cores); ``make fuzz`` runs a longer one, and
+``FUZZ_SEED=n`` a different (still repeatable) one. The summary line prints the
 number of requests, the time and the status histogram.
 """

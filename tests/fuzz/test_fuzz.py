@@ -1,8 +1,8 @@
 """The fuzz tier's properties (see ``tests/fuzz/__init__``): hostile writes, hostile lists and
 reads, hostile headers, then the server's health after all of them.
 
-``FUZZ_REQUESTS`` (default 10,000) is split between the three attacks; hypothesis is
-derandomized, so a run is repeatable.
+``FUZZ_REQUESTS`` (default 12,000) is split between the three attacks; hypothesis is
+derandomized, so a run is repeatable (``FUZZ_SEED`` picks another repeatable run).
 """
 
 from __future__ import annotations
@@ -10,9 +10,10 @@ from __future__ import annotations
 import os
 import random
 import uuid
+from collections.abc import Callable
 from typing import Any
 
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
 from tests.fuzz import examples, hostile, server
@@ -29,10 +30,20 @@ MICROVERSIONS = {
 }
 
 
-def _settings(share: float) -> settings:
-    return settings(max_examples=max(1, int(BUDGET * share)), derandomize=True, database=None,
-                    deadline=None, phases=[Phase.explicit, Phase.generate],
-                    suppress_health_check=list(HealthCheck))
+# Unset: hypothesis derandomized (the same requests every run). FUZZ_SEED=n explores elsewhere,
+# repeatably for the same n.
+SEED = os.environ.get("FUZZ_SEED") or None
+
+
+def _settings(share: float) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    chosen = settings(max_examples=max(1, int(BUDGET * share)), derandomize=SEED is None,
+                      database=None, deadline=None, phases=[Phase.explicit, Phase.generate],
+                      suppress_health_check=list(HealthCheck))
+
+    def apply(test: Callable[..., None]) -> Callable[..., None]:
+        test = chosen(test)
+        return test if SEED is None else seed(int(SEED))(test)
+    return apply
 
 
 def _key(ep: Endpoint) -> str:
