@@ -230,6 +230,7 @@ class Harness:
         self.users["admin"] = self.users["none"] = admin_user
         self.protected |= {admin_user, projects["admin"], projects["fuzz"], "default",
                            roles["admin"], roles["member"], roles["reader"]}
+        self.register_host()
         self.discover()
         # One of everything: each create's valid example, as a member and as the admin, twice
         # (a port needs the network the first round made).
@@ -259,9 +260,50 @@ class Harness:
                                             content=b"\0" * 1024, headers={
                                                 "X-Auth-Token": self.tokens[role],
                                                 "Content-Type": "application/octet-stream"})
+            self.settle()
             self.discover()
         self.rss_start = rss_kib(self.proc.pid)
         self.started = time.monotonic()
+
+    def register_host(self) -> None:
+        """One compute and volume host, as an agent registers over the internal API, so that
+        servers go ACTIVE and volumes available and their actions reach past the 'not ready'
+        checks. ``settle`` stands in for the agent's reports; nothing runs."""
+        key = (self.state_dir / "agent-key").read_text().strip()
+        r = self.client.post("/internal/v1/hosts", headers={"X-Sausage-Registration-Key": key},
+                             json={"name": "fuzz-host", "vcpus": 256, "memory_mb": 1 << 20,
+                                   "disk_gb": 100_000, "virt_type": "tcg",
+                                   "volume_backend": "file"})
+        self.overhead += 1
+        assert r.status_code == 201, r.text
+        self.host_id = r.json()["host_id"]
+        self.host_headers = {"X-Sausage-Host-Token": r.json()["token"]}
+        self.settle()
+
+    def settle(self) -> None:
+        """Report every server the host should run as running (or off, as asked) with every
+        counter applied, and every volume it should hold as held."""
+        self.overhead += 2
+        r = self.client.get(f"/internal/v1/hosts/{self.host_id}/desired?after=0&wait=0",
+                            headers=self.host_headers)
+        assert r.status_code == 200, r.text
+        doc = r.json()
+        servers = [{"id": d["id"], "state": d["power"],
+                    **{k: d[k] for k in ("power_seq", "reboot_seq", "rebuild_seq", "resize_seq")},
+                    # A snapshot never uploads: it fails, so the image it made goes away.
+                    "snapshots_done": [x["seq"] for x in d["snapshots"]],
+                    "snapshot_errors": {str(x["seq"]): "not in the fuzz tier"
+                                        for x in d["snapshots"]}}
+                   for d in doc.get("servers", [])]
+        volumes = [{"id": d["id"], "size_gb": d["size_gb"], "snapshots": d["snapshots"],
+                    "uploads_done": [u["seq"] for u in d["uploads"]]}
+                   for d in doc.get("volumes", [])]
+        r = self.client.post(f"/internal/v1/hosts/{self.host_id}/observed",
+                             headers=self.host_headers,
+                             json={"version": 1, "host_id": self.host_id, "revision_seen": 0,
+                                   "vcpus": 256, "memory_mb": 1 << 20, "disk_gb": 100_000,
+                                   "servers": servers, "volumes": volumes})
+        assert r.status_code == 204, r.text
 
     def discover(self) -> None:
         """Fill the pools from every collection the admin can list."""
@@ -368,7 +410,7 @@ class Harness:
         elif ep.is_write:
             pool = [i for i in pool if i[field] not in self.protected]
         item = self._choose(pool, role, rng)
-        return item[field] if item else None
+        return str(item[field]) if item else None
 
     def default_headers(self, role: str, content_type: str | None, microversion: str = ""
                         ) -> list[tuple[bytes, bytes]]:
@@ -417,6 +459,8 @@ class Harness:
                            r.text)
         else:
             self._remember(req.endpoint, r, req.path)
+        if self.sent % 200 == 0:
+            self.settle()  # after the checks: what was made since is ready for its next action
         return r
 
     def _find(self, test: str, kind: str, req: Request, status: int, answer: str) -> None:
