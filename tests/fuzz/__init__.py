@@ -18,9 +18,10 @@ server still answers and its memory stayed bounded. Findings are collected over 
 traceback, so one run shows everything that is broken.
 
 How it runs. The real app (``sausage.api.app.build``) under uvicorn in its own process on
-loopback (``server``), with SQLite in a temporary state dir, no agent and no VM: what a client
-sees over HTTP, and a process whose RSS can be read. ``FUZZ_REQUESTS`` sets the budget (12,000
-by default, two to three minutes on two busy cores); ``make fuzz`` runs a longer one, and
-``FUZZ_SEED=n`` a different (still repeatable) one. The summary line prints the
-number of requests, the time and the status histogram.
+loopback (``server``), with SQLite in a temporary state dir, no agent and no VM (one host is
+registered over the internal API and the harness writes its reports, so servers go ACTIVE and
+volumes available): what a client sees over HTTP, and a process whose RSS can be read.
+``FUZZ_REQUESTS`` sets the budget (16,000 by default, two to three minutes on two busy cores);
+``make fuzz`` runs a longer one, and ``FUZZ_SEED=n`` a different (still repeatable) one. The
+summary line prints the number of requests, the time and the status histogram.
 """

@@ -143,7 +143,11 @@ class Harness:
         self.rss_start = (0, 0)
         self._log_offset = 0
         self._unique = 0
-        self._wait_until_up()
+        try:
+            self._wait_until_up()
+        except BaseException:
+            self.stop()
+            raise
 
     # -- the process -------------------------------------------------------------------------
 

@@ -1,7 +1,7 @@
 """The fuzz tier's properties (see ``tests/fuzz/__init__``): hostile writes, hostile lists and
 reads, hostile headers, then the server's health after all of them.
 
-``FUZZ_REQUESTS`` (default 12,000) is split between the three attacks; hypothesis is
+``FUZZ_REQUESTS`` (default 16,000) is split between the three attacks; hypothesis is
 derandomized, so a run is repeatable (``FUZZ_SEED`` picks another repeatable run).
 """
 
@@ -20,7 +20,7 @@ from tests.fuzz import examples, hostile, server
 from tests.fuzz.harness import Harness, Request, rss_kib
 from tests.fuzz.routes import Endpoint
 
-BUDGET = int(os.environ.get("FUZZ_REQUESTS", "12000"))
+BUDGET = int(os.environ.get("FUZZ_REQUESTS", "16000"))
 # Callers, weighted toward those whose requests get past policy to the parsers.
 CALLERS = st.sampled_from(["admin", "admin", "admin", "member", "member", "reader", "none"])
 MICROVERSIONS = {
