@@ -24,6 +24,7 @@ import sqlalchemy
 from sqlalchemy import event, orm
 
 from sausage import errors
+from sausage.db import generation
 
 __all__ = ["Database", "storable", "INT_RANGES"]
 
@@ -50,6 +51,7 @@ class Database:
             event.listen(self.engine, "savepoint", _sqlite_begin_before_savepoint)
         self._sessions = orm.sessionmaker(self.engine, expire_on_commit=False)
         event.listen(self._sessions, "before_flush", _check_storable)
+        generation.install(self._sessions)
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[orm.Session]:

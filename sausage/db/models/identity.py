@@ -1,12 +1,15 @@
 """Identity tables: domains, projects, users, groups, roles, assignments, catalog,
-application credentials and token revocation events. Tokens themselves are never stored."""
+application credentials and token revocation events. Tokens themselves are never stored.
+
+``IdentityGeneration`` is one row counting writes to all the others (sausage/db/generation.py
+bumps it); token validation caches its results only while it is unchanged."""
 
 from __future__ import annotations
 
 import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sausage.db.models.base import Base, new_id, utcnow
@@ -24,6 +27,8 @@ __all__ = [
     "Endpoint",
     "ApplicationCredential",
     "RevocationEvent",
+    "IdentityGeneration",
+    "WATCHED",
 ]
 
 ID = String(64)
@@ -164,3 +169,18 @@ class RevocationEvent(Base):
     project_id: Mapped[str | None] = mapped_column(ID)
     issued_before: Mapped[datetime.datetime]
     revoked_at: Mapped[datetime.datetime] = mapped_column(default=utcnow, index=True)
+
+
+class IdentityGeneration(Base):
+    """One row (id 1) whose ``value`` grows with every committed write to an identity table."""
+
+    __tablename__ = "identity_generation"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+# Every table a token validation reads (directly, through roles, or for the catalog).
+WATCHED: tuple[type[Base], ...] = (
+    Domain, Project, User, Group, GroupMember, Role, Assignment, Region, Service, Endpoint,
+    ApplicationCredential, RevocationEvent,
+)

@@ -4,7 +4,9 @@ A token is a Fernet message (``cryptography``) over a small JSON payload: who, h
 when issued and when it expires, and its audit ids. Validation decrypts it with the key
 repository, then re-checks everything the payload points at — the user and project still exist
 and are enabled, the user still has roles there, no revocation event matches — and recomputes
-roles and catalog, as Keystone's Fernet provider does.
+roles and catalog, as Keystone's Fernet provider does. Decryption and the expiry check run on
+every validation; the rest is remembered per process (validation_cache) for as long as no identity
+table has been written to, as Keystone's token cache is invalidated on change.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from sausage.services import policy
 from sausage.services.context import Context, expand_roles
 from sausage.services.identity import app_creds, catalog, common, passwords, resources
 from sausage.services.identity import revocation, roles
+from sausage.services.identity.validation_cache import ValidationCache, detached_copy
 from sausage.services.identity.fernet import KeyRepository
 
 __all__ = ["Token", "TokenProvider", "UNAUTHORIZED"]
@@ -119,6 +122,7 @@ class TokenProvider:
         self._version = keys.version()
         self._crypto = keys.load()
         self._checked = time.monotonic()
+        self.cache = ValidationCache()
 
     def reload_keys(self) -> None:
         version = self.keys.version()
@@ -299,17 +303,26 @@ class TokenProvider:
             payload = _Payload.decode(raw)
         except (fernet.InvalidToken, ValueError, KeyError, TypeError) as e:
             raise error(message) from e
-        if payload.expires_at <= utcnow().timestamp():
+        now = utcnow()
+        if payload.expires_at <= now.timestamp():
             raise error(message)
-        if revocation.is_revoked(
-            s, audit_ids=payload.audit_ids, user_id=payload.user_id,
-            project_id=payload.project_id, issued_at=_ts(payload.issued_at),
-        ):
+        key, generation = (token_id, nocatalog), self.cache.generation(s)
+        token = self.cache.get(key, generation)
+        if not isinstance(token, Token):
+            if revocation.is_revoked(
+                s, audit_ids=payload.audit_ids, user_id=payload.user_id,
+                project_id=payload.project_id, issued_at=_ts(payload.issued_at),
+            ):
+                raise error(message)
+            try:
+                token = _detached(self._build(s, token_id, payload, nocatalog))
+            except (errors.Unauthorized, errors.NotFound) as e:
+                raise error(message) from e
+            self.cache.put(key, generation, token)
+        cred = token.application_credential
+        if cred is not None and cred.expires_at is not None and cred.expires_at <= now:
             raise error(message)
-        try:
-            return self._build(s, token_id, payload, nocatalog)
-        except (errors.Unauthorized, errors.NotFound) as e:
-            raise error(message) from e
+        return token
 
     def _build(self, s: Session, token_id: str, p: _Payload, nocatalog: bool) -> Token:
         user = s.get(m.User, p.user_id)
@@ -359,6 +372,18 @@ class TokenProvider:
         token = self.validate(s, token_id, nocatalog=nocatalog)
         policy.enforce(ctx, "identity:validate_token", {"user_id": token.user.id})
         return token
+
+
+def _detached(t: Token) -> Token:
+    """``t`` with every row replaced by a copy in no session: safe to keep and share."""
+    def copy(row: Any) -> Any:
+        return None if row is None else detached_copy(row)
+    return dataclasses.replace(
+        t, user=detached_copy(t.user), user_domain=detached_copy(t.user_domain),
+        project=copy(t.project), project_domain=copy(t.project_domain), domain=copy(t.domain),
+        roles=tuple(detached_copy(r) for r in t.roles),
+        application_credential=copy(t.application_credential),
+    )
 
 
 def _with_implied(s: Session, held: list[m.Role]) -> list[m.Role]:
