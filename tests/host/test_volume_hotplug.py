@@ -45,10 +45,22 @@ def volume_path(disk: qemu.Disk) -> pathlib.Path:
 
 
 def pattern_intact(disk: qemu.Disk) -> bool:
-    """The volume's first MiB still holds the pattern (and nobody holds its lock any more)."""
-    result = run(["qemu-io", "-f", "qcow2", "-c", "read -P 0xab 0 1M", str(volume_path(disk))],
-                 check=False)
-    return result.returncode == 0 and "Pattern verification failed" not in result.stdout
+    """The volume's first MiB still holds the pattern (and nobody holds its lock any more).
+
+    A lock still held is waited out for a few seconds (the kernel releases a killed process's
+    locks as it exits); any other failure to read says what qemu-io said."""
+    deadline = time.monotonic() + 10
+    while True:
+        result = run(["qemu-io", "-f", "qcow2", "-c", "read -P 0xab 0 1M",
+                      str(volume_path(disk))], check=False)
+        if "Pattern verification failed" in result.stdout:
+            return False
+        if result.returncode == 0:
+            return True
+        if "lock" not in result.stderr or time.monotonic() > deadline:
+            raise AssertionError(f"qemu-io could not read {volume_path(disk)}: "
+                                 f"{result.stdout} {result.stderr}")
+        time.sleep(0.2)
 
 
 def virtual_size(disk: qemu.Disk) -> int:
