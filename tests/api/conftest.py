@@ -114,3 +114,12 @@ def admin(api: Api) -> Who:
     """The cloud admin in the admin project, calling the Cinder API."""
     from tests.api.test_volumes import Who
     return Who(api, api.admin, api.id_of("project", "admin"))
+
+
+@pytest.fixture
+def other(api: Api) -> Iterator[Api]:
+    """A second API worker: its own Cloud and app on the same settings (state dir, database)."""
+    cloud = Cloud(api.cloud.settings)
+    with TestClient(app_module.build(cloud), base_url="http://127.0.0.1:8000") as client:
+        yield Api(client, cloud)
+    cloud.close()

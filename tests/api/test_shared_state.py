@@ -9,36 +9,17 @@ finds the hashing lane full is answered 503 with Retry-After at once.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import threading
-from collections.abc import Iterator
 
 import pytest
 from starlette.testclient import TestClient
 
 from sausage import errors
-from sausage.api import app as app_module
 from sausage.api import hashing
 from sausage.services.identity import tokens as tokens_module
-from sausage.services.runtime import Cloud
 from tests.api.conftest import ADMIN_PASSWORD, Api, password_auth
 
 ADMIN = password_auth("admin", ADMIN_PASSWORD, "admin")
-
-
-@dataclasses.dataclass
-class Worker:
-    client: TestClient
-    cloud: Cloud
-
-
-@pytest.fixture
-def other(api: Api) -> Iterator[Worker]:
-    """A second worker: its own Cloud and app on the same settings (state dir, database)."""
-    cloud = Cloud(api.cloud.settings)
-    with TestClient(app_module.build(cloud), base_url="http://127.0.0.1:8000") as client:
-        yield Worker(client, cloud)
-    cloud.close()
 
 
 def issue(client: TestClient) -> str:
@@ -55,7 +36,7 @@ def validates(client: TestClient, token: str) -> bool:
 
 
 def test_tokens_signed_after_a_rotation_validate_on_a_worker_that_loaded_the_old_keys(
-        api: Api, other: Worker, monkeypatch: pytest.MonkeyPatch) -> None:
+        api: Api, other: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     # Workers look at the key dir only after an hour here: the first worker keeps the keys it
     # loaded; the other is told to reload after each rotation, as if its hour had passed.
     monkeypatch.setattr(tokens_module, "KEY_CHECK_SECONDS", 3600.0)
@@ -74,7 +55,7 @@ def test_tokens_signed_after_a_rotation_validate_on_a_worker_that_loaded_the_old
     assert not validates(first, before) and not validates(other.client, before)
 
 
-def test_a_revocation_through_one_worker_holds_on_the_other(api: Api, other: Worker) -> None:
+def test_a_revocation_through_one_worker_holds_on_the_other(api: Api, other: Api) -> None:
     token, caller = issue(api.client), issue(api.client)
     assert validates(other.client, token)
     r = api.client.delete("/identity/v3/auth/tokens",

@@ -9,25 +9,13 @@ from __future__ import annotations
 
 import datetime
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from starlette.testclient import TestClient
 
-from sausage.api import app as app_module
 from sausage.services.identity import tokens as tokens_module
-from sausage.services.runtime import Cloud
 from tests.api.conftest import Api
-
-
-@pytest.fixture
-def other(api: Api) -> Iterator[Api]:
-    """A second worker: its own Cloud and app on the same settings (state dir, database)."""
-    cloud = Cloud(api.cloud.settings)
-    with TestClient(app_module.build(cloud), base_url="http://127.0.0.1:8000") as client:
-        yield Api(client, cloud)
-    cloud.close()
 
 
 def works(worker: Api, token: str, project_id: str) -> bool:
