@@ -57,7 +57,8 @@ def test_the_acceptance_walk_through(cloud: Cloud) -> None:
         "token", "issue", auth=[
             "--os-auth-type", "v3applicationcredential", "--os-auth-url", cloud.auth_url,
             "--os-application-credential-id", cred["ID"],
-            "--os-application-credential-secret", cred["Secret"]])
+            # One with '=': a secret (urlsafe base64, as Keystone makes them) can start with '-'.
+            f"--os-application-credential-secret={cred['Secret']}"])
     assert by_cred["project_id"] == cloud.json("project", "show", "p1")["id"]
 
 
