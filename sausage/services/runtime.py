@@ -13,19 +13,27 @@ from sausage import errors
 from sausage.config import Settings
 from sausage.db.session import Database
 from sausage.services.compute import flavors
+from sausage.services.compute.host_section import ComputeSection
+from sausage.services.hosts.document import Section
 from sausage.services.identity import bootstrap, revocation
 from sausage.services.identity.fernet import KeyRepository
 from sausage.services.identity.tokens import TokenProvider
 from sausage.services.image import bootstrap as image_bootstrap
 from sausage.services.image.store import ImageStore
 from sausage.services.network import bootstrap as network_bootstrap
+from sausage.services.network.host_section import NetworkSection
 from sausage.services.volume import types as volume_types
+from sausage.services.volume.host_section import VolumeSection
 
 __all__ = ["Cloud", "CatalogEntry"]
 
 log = logging.getLogger("sausage.services")
 
 CatalogEntry = bootstrap.CatalogEntry
+
+# The sections of each host's document, in the order they are built and folded: compute lists
+# the servers, which network and volume then wire and plug.
+HOST_SECTIONS: tuple[Section, ...] = (ComputeSection(), NetworkSection(), VolumeSection())
 
 
 class Cloud:
@@ -37,6 +45,7 @@ class Cloud:
         self.tokens = TokenProvider(self.keys, settings.token_expiration)
         self.images = ImageStore(settings.images_dir)
         self.agent_key = _agent_key(settings.state_dir / "agent-key")
+        self.host_sections = HOST_SECTIONS
 
     def prepare(self, *, admin_password: str, demo_password: str,
                 catalog: list[bootstrap.CatalogEntry]) -> None:

@@ -13,8 +13,9 @@ from starlette.routing import Route
 from sausage import errors
 from sausage.api import wire
 from sausage.api.compute import common
-from sausage.services.compute import hosts, paging
+from sausage.services.compute import paging
 from sausage.services.context import Context
+from sausage.services.hosts import registry
 
 __all__ = ["ROUTES"]
 
@@ -23,12 +24,12 @@ def _admin_hosts(s: Session, ctx: Context) -> list[Any]:
     if not ctx.is_admin:
         raise errors.Forbidden("Policy doesn't allow os_compute_api:os-hypervisors to be "
                                "performed.")
-    return hosts.list_hosts(s)
+    return registry.list_hosts(s)
 
 
 def _hypervisor(h: Any, detail: bool, numeric: int, cpu_info_object: bool = False
                 ) -> dict[str, Any]:
-    state = "up" if hosts.is_alive(h) else "down"
+    state = "up" if registry.is_alive(h) else "down"
     body: dict[str, Any] = {"id": numeric, "hypervisor_hostname": h.name,
                             "state": state, "status": "enabled" if h.enabled else "disabled"}
     if detail:
@@ -80,7 +81,7 @@ async def statistics(request: Request) -> Response:
 def _service(h: Any, numeric: int) -> dict[str, Any]:
     return {"id": numeric, "binary": "nova-compute", "host": h.name,
             "zone": h.availability_zone, "status": "enabled" if h.enabled else "disabled",
-            "state": "up" if hosts.is_alive(h) else "down",
+            "state": "up" if registry.is_alive(h) else "down",
             "updated_at": common.iso(h.last_seen), "disabled_reason": h.disabled_reason,
             "forced_down": h.forced_down}
 
@@ -109,8 +110,8 @@ async def service_toggle(request: Request) -> Response:
 
     def work(s: Session, ctx: Context) -> Any:
         _admin_hosts(s, ctx)
-        row = hosts.get_host(s, name)
-        hosts.set_enabled(s, row, action == "enable", reason)
+        row = registry.get_host(s, name)
+        registry.set_enabled(s, row, action == "enable", reason)
         return row
 
     row = await wire.call(request, work)

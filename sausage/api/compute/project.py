@@ -13,8 +13,9 @@ from starlette.routing import Route
 from sausage import errors
 from sausage.api import wire
 from sausage.api.compute import common
-from sausage.services.compute import hosts, quotas, usage
+from sausage.services.compute import quotas, usage
 from sausage.services.context import Context
+from sausage.services.hosts import registry
 
 __all__ = ["ROUTES"]
 
@@ -108,7 +109,7 @@ async def zones(request: Request) -> Response:
         if detail and not ctx.is_admin:
             raise errors.Forbidden("Policy doesn't allow os_compute_api:os-availability-zone:"
                                    "detail to be performed.")
-        return hosts.list_hosts(s)
+        return registry.list_hosts(s)
 
     rows = await wire.call(request, work)
     by_zone: dict[str, list[Any]] = {}
@@ -116,12 +117,12 @@ async def zones(request: Request) -> Response:
         by_zone.setdefault(h.availability_zone, []).append(h)
     info = []
     for zone, members in sorted(by_zone.items()):
-        available = any(h.enabled and hosts.is_alive(h) for h in members)
+        available = any(h.enabled and registry.is_alive(h) for h in members)
         entry: dict[str, Any] = {"zoneName": zone, "zoneState": {"available": available},
                                  "hosts": None}
         if detail:
             entry["hosts"] = {h.name: {"nova-compute": {
-                "available": h.enabled and hosts.is_alive(h), "active": h.enabled,
+                "available": h.enabled and registry.is_alive(h), "active": h.enabled,
                 "updated_at": common.iso(h.last_seen)}} for h in members}
         info.append(entry)
     return wire.json({"availabilityZoneInfo": info})

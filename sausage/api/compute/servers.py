@@ -14,8 +14,9 @@ from starlette.routing import Route
 from sausage import errors
 from sausage.api import wire
 from sausage.api.compute import common, render, validation
-from sausage.services.compute import hosts, networking, servers as svc
+from sausage.services.compute import networking, servers as svc
 from sausage.services.context import Context
+from sausage.services.hosts import registry
 from sausage.services.volume import attachments
 
 __all__ = ["ROUTES", "render_context"]
@@ -68,10 +69,10 @@ def _create_schema(request: Request) -> dict[str, Any]:
 def render_context(s: Session, ctx: Context, rows: Sequence[Any]) -> render.ServerContext:
     ids = [r.id for r in rows]
     names, status = {}, {}
-    for host in hosts.list_hosts(s):
+    for host in registry.list_hosts(s):
         names[host.id] = host.name
         status[host.id] = ("MAINTENANCE" if not host.enabled else
-                           "UP" if hosts.is_alive(host) else "DOWN")
+                           "UP" if registry.is_alive(host) else "DOWN")
     volumes = {sid: [(r.volume_id, r.delete_on_termination) for r in rows_]
                for sid, rows_ in attachments.of_servers(s, ids).items()}
     return render.ServerContext(svc.metadata_of(s, ids), svc.tags_of(s, ids), names, status,

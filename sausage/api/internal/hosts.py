@@ -18,8 +18,8 @@ from starlette.routing import Route
 from sausage import errors
 from sausage.api import wire
 from sausage.contract import host as contract
-from sausage.services.compute import hosts as svc
 from sausage.services.compute import snapshots
+from sausage.services.hosts import document, registry
 from sausage.services.image import images
 
 __all__ = ["ROUTES", "LONG_POLL_SECONDS", "as_host"]
@@ -44,8 +44,8 @@ async def _as_host(request: Request, fn: Callable[..., T], *args: Any) -> T:
 
     def work() -> T:
         with cloud.db.transaction() as s:
-            host = (svc.authenticate(s, host_id, token) if host_id
-                    else svc.authenticate_token(s, token))
+            host = (registry.authenticate(s, host_id, token) if host_id
+                    else registry.authenticate_token(s, token))
             request.state.user_id = f"host:{host.name}"
             return fn(s, host, *args)
 
@@ -70,7 +70,7 @@ async def register(request: Request) -> Response:
         raise errors.BadRequest("A registration needs name, vcpus, memory_mb, disk_gb and "
                                 "virt_type.")
     presented = request.headers.get("x-sausage-registration-key", "")
-    reply = await wire.call_public(request, svc.register, cast(contract.Registration, body),
+    reply = await wire.call_public(request, registry.register, cast(contract.Registration, body),
                                    cloud.agent_key, presented)
     return wire.json(reply, 201)
 
@@ -85,12 +85,13 @@ async def desired(request: Request) -> Response:
     except ValueError as e:
         raise errors.BadRequest("after must be an integer") from e
     base = _base(request)
+    sections = request.app.state.cloud.host_sections
     deadline = time.monotonic() + float(request.query_params.get("wait", LONG_POLL_SECONDS))
     while True:
         def work(s: Session, host: Any) -> contract.Desired | None:
             if host.revision <= after and time.monotonic() < deadline:
                 return None
-            return svc.desired(s, host, base)
+            return document.desired(s, host, base, sections)
 
         doc = await _as_host(request, work)
         if doc is not None:
@@ -105,11 +106,11 @@ async def observed(request: Request) -> Response:
     if not isinstance(body, dict) or not isinstance(body.get("servers"), list):
         raise errors.BadRequest("An observed report needs a servers list.")
     report = cast(contract.Observed, body)
-    outcomes = await _as_host(request, svc.report, report)
-    for image_id, error in outcomes:
-        if error:
-            await wire.call_public(request, snapshots.discard, image_id)
-            await wire.in_thread(request.app.state.cloud.images.delete, image_id)
+    cloud = request.app.state.cloud
+    name = await wire.in_thread(document.receive, cloud.db, cloud.images,
+                                request.path_params.get("host_id"), _token(request), report,
+                                cloud.host_sections)
+    request.state.user_id = f"host:{name}"
     return wire.empty(204)
 
 

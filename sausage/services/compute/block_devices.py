@@ -24,8 +24,9 @@ from sqlalchemy.orm import Session
 from sausage import errors
 from sausage.db.models import compute as m
 from sausage.db.models import volume as vm
-from sausage.services.compute import hosts, scheduler
+from sausage.services.compute import scheduler
 from sausage.services.context import Context
+from sausage.services.hosts import changes
 from sausage.services.image import images
 from sausage.services.volume import attachments
 
@@ -315,5 +316,5 @@ def realize(s: Session, ctx: Context, server: m.Server, p: Plan) -> None:
         attachments.claim(s, volume, "attaching")
         s.add(row)
         s.flush()
-    hosts.bump(s, server.host_id)
+    changes.changed(s, [server.host_id])
 

@@ -13,7 +13,8 @@ from sausage import errors
 from sausage.db.models import network as nm
 from sausage.services.compute import networking
 from sausage.services.context import Context
-from sausage.services.network import changes, default_group, floatingips, ports
+from sausage.services.hosts import changes
+from sausage.services.network import default_group, floatingips, ports
 
 __all__ = ["add_floating_ip", "remove_floating_ip", "add_security_group",
            "remove_security_group"]
@@ -107,7 +108,7 @@ def add_security_group(s: Session, ctx: Context, server_id: str, name: str) -> N
             s.add(nm.PortSecurityGroup(port_id=port.id, security_group_id=gid))
     s.flush()
     networking.group_members_changed(s, [p.id for p in mine])
-    changes.changed(s, {p.network_id for p in mine})
+    changes.changed(s, networks={p.network_id for p in mine})
 
 
 def remove_security_group(s: Session, ctx: Context, server_id: str, name: str) -> None:
@@ -123,4 +124,4 @@ def remove_security_group(s: Session, ctx: Context, server_id: str, name: str) -
     s.execute(delete(nm.PortSecurityGroup).where(
         nm.PortSecurityGroup.port_id.in_([p.id for p in mine]),
         nm.PortSecurityGroup.security_group_id == gid))
-    changes.changed(s, {p.network_id for p in mine})
+    changes.changed(s, networks={p.network_id for p in mine})

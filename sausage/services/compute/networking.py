@@ -19,15 +19,15 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from sausage import errors
 from sausage.db.models import compute as m
 from sausage.db.models import network as nm
-from sausage.services.compute import hosts
 from sausage.services.context import Context
-from sausage.services.network import changes, default_group, networks, ports, quotas
+from sausage.services.hosts import changes
+from sausage.services.network import default_group, networks, ports, quotas
 
 __all__ = ["Request", "Plan", "plan", "attach", "release", "server_ports", "addresses",
            "security_group_names", "available_networks", "attach_interface",
@@ -216,7 +216,7 @@ def _make(s: Session, server: m.Server, host_name: str, req: Request,
         preserve = list(server.observed.get("preserve_ports", []))
         server.observed = {**server.observed, "preserve_ports": [*preserve, port.id]}
         s.flush()
-        changes.changed(s, [port.network_id])
+        changes.changed(s, networks=[port.network_id])
         return port
     if not req.network.port_security_enabled:
         groups = []
@@ -250,8 +250,7 @@ def group_members_changed(s: Session, port_ids: Sequence[str]) -> None:
     hosts_ = select(nm.Port.binding_host_id).join(
         nm.PortSecurityGroup, nm.PortSecurityGroup.port_id == nm.Port.id).where(
         nm.PortSecurityGroup.security_group_id.in_(referring), nm.Port.binding_host_id != "")
-    s.execute(update(m.Host).where(m.Host.name.in_(hosts_)).values(
-        revision=m.Host.revision + 1).execution_options(synchronize_session=False))
+    changes.changed(s, names=s.scalars(hosts_))
 
 
 def server_ports(s: Session, server_ids: Sequence[str]) -> dict[str, list[nm.Port]]:
@@ -270,7 +269,7 @@ def _unbind(s: Session, port: nm.Port) -> None:
     port.device_id = port.device_owner = port.binding_host_id = ""
     port.status = "DOWN"
     s.flush()
-    changes.changed(s, [port.network_id])
+    changes.changed(s, networks=[port.network_id])
 
 
 def _forget(s: Session, server: m.Server, port_id: str) -> None:
@@ -297,7 +296,7 @@ def rebind(s: Session, server: m.Server, host_name: str) -> None:
         if port.binding_host_id != host_name:
             port.binding_host_id = host_name
             s.flush()
-            changes.changed(s, [port.network_id])
+            changes.changed(s, networks=[port.network_id])
 
 
 # --- what the compute API shows ---------------------------------------------------------------
@@ -466,7 +465,7 @@ def add_interface(s: Session, ctx: Context, server_id: str, values: Mapping[str,
     _check_state(server, "attach_interface")
     port = attach_interface(s, ctx, server, _host_name(s, server), values)
     group_members_changed(s, [port.id])
-    hosts.bump(s, server.host_id)
+    changes.changed(s, [server.host_id])
     return _interfaces(s, [port])[0]
 
 
@@ -475,7 +474,7 @@ def remove_interface(s: Session, ctx: Context, server_id: str, port_id: str) -> 
     server = load_server(s, ctx, server_id, True)
     _check_state(server, "detach_interface")
     detach_interface(s, server, port_id)
-    hosts.bump(s, server.host_id)
+    changes.changed(s, [server.host_id])
 
 
 def server_addresses(s: Session, ctx: Context, server_id: str

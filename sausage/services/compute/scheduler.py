@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from sausage import errors
 from sausage.db.models import compute as m
 from sausage.db.models.base import utcnow
-from sausage.services.compute import hosts
+from sausage.services.hosts import registry
 
 __all__ = ["Request", "NoValidHost", "schedule", "claim", "release"]
 
@@ -75,7 +75,7 @@ def schedule(s: Session, req: Request) -> m.Host:
     """Pick and claim a host for ``req``; raises NoValidHost with Nova's message."""
     now = utcnow()
     candidates = [h for h in s.scalars(select(m.Host).where(m.Host.enabled.is_(True)))
-                  if hosts.is_alive(h, now)]
+                  if registry.is_alive(h, now)]
     if req.zone:
         candidates = [h for h in candidates if h.availability_zone == req.zone]
     if req.host:

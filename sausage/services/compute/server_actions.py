@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 from sausage import errors
 from sausage.db.models import compute as m
 from sausage.db.models.base import utcnow
-from sausage.services.compute import flavors, hosts, scheduler, servers
+from sausage.services.compute import flavors, scheduler, servers
 from sausage.services.context import Context
+from sausage.services.hosts import changes
 from sausage.services.image import images
 
 __all__ = ["stop", "start", "reboot", "pause", "unpause", "suspend", "resume", "lock",
@@ -49,7 +50,7 @@ def _power(s: Session, ctx: Context, server_id: str, action: str, from_states: t
     row.power, row.power_seq, row.task_state = power, row.power_seq + 1, task
     row.updated_at = utcnow()
     servers.record_action(s, ctx, row, action, event)
-    hosts.bump(s, row.host_id)
+    changes.changed(s, [row.host_id])
     return row
 
 
@@ -97,7 +98,7 @@ def reboot(s: Session, ctx: Context, server_id: str, kind: str) -> m.Server:
     row.task_state = "rebooting_hard" if hard else "rebooting"
     row.updated_at = utcnow()
     servers.record_action(s, ctx, row, "reboot", "compute_reboot_instance")
-    hosts.bump(s, row.host_id)
+    changes.changed(s, [row.host_id])
     return row
 
 
@@ -150,7 +151,7 @@ def rebuild(s: Session, ctx: Context, server_id: str, values: Mapping[str, Any])
     row.fault = None
     row.updated_at = utcnow()
     servers.record_action(s, ctx, row, "rebuild", "compute_rebuild_instance")
-    hosts.bump(s, row.host_id)
+    changes.changed(s, [row.host_id])
     return row
 
 
@@ -185,7 +186,7 @@ def resize(s: Session, ctx: Context, server_id: str, flavor_ref: str) -> m.Serve
     row.task_state = "resize_prep"
     row.updated_at = utcnow()
     servers.record_action(s, ctx, row, "resize", "compute_resize_instance")
-    hosts.bump(s, row.host_id)
+    changes.changed(s, [row.host_id])
     return row
 
 
@@ -215,7 +216,7 @@ def revert_resize(s: Session, ctx: Context, server_id: str) -> m.Server:
     row.task_state = "resize_reverting"
     row.updated_at = utcnow()
     servers.record_action(s, ctx, row, "revertResize", "compute_revert_resize")
-    hosts.bump(s, row.host_id)
+    changes.changed(s, [row.host_id])
     return row
 
 
@@ -242,7 +243,7 @@ def create_image(s: Session, ctx: Context, server_id: str, name: str,
     row.task_state = "image_uploading"
     row.updated_at = utcnow()
     servers.record_action(s, ctx, row, "createImage", "compute_snapshot_instance")
-    hosts.bump(s, row.host_id)
+    changes.changed(s, [row.host_id])
     return view.image.id
 
 

@@ -25,9 +25,10 @@ from sqlalchemy.orm import Session
 from sausage import errors
 from sausage.db.models import compute as m
 from sausage.db.models.base import utcnow
-from sausage.services.compute import (block_devices, flavors, hosts, keypairs, networking,
-                                      quotas, scheduler)
+from sausage.services.compute import (block_devices, flavors, keypairs, networking, quotas,
+                                      scheduler)
 from sausage.services.context import Context
+from sausage.services.hosts import changes
 from sausage.services.image import images
 from sausage.services.volume import attachments
 
@@ -250,7 +251,7 @@ def create(s: Session, ctx: Context, req: Mapping[str, Any]) -> list[m.Server]:
             srv.task_state = "spawning"
             networking.attach(s, srv, host.name, wanted_nets)
             block_devices.realize(s, ctx, srv, devices)
-            hosts.bump(s, host.id)
+            changes.changed(s, [host.id])
         created.append(srv)
     return created
 
@@ -410,4 +411,4 @@ def delete(s: Session, ctx: Context, server_id: str, force: bool = False) -> Non
     s.execute(sql_delete(m.ServerGroupMember).where(m.ServerGroupMember.server_id == row.id))
     networking.release(s, row)
     attachments.release_server(s, row)
-    hosts.bump(s, row.host_id)
+    changes.changed(s, [row.host_id])

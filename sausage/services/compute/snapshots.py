@@ -10,7 +10,7 @@ from sausage.db.models import compute as m
 from sausage.db.models import image as im
 from sausage.services.volume import desired as volume_desired
 
-__all__ = ["readable", "check_upload", "discard"]
+__all__ = ["readable", "check_upload"]
 
 
 def readable(s: Session, image_id: str) -> im.Image:
@@ -37,10 +37,3 @@ def check_upload(s: Session, host: m.Host, image_id: str) -> str:
             raise errors.Conflict(f"Image {image_id} is not waiting for volume data.")
         return row.disk_format or "qcow2"  # os-volume_upload_image may ask for raw
     raise errors.Forbidden(f"This host has no pending snapshot into image {image_id}.")
-
-
-def discard(s: Session, image_id: str) -> None:
-    """A snapshot that failed on the host: its image goes away, as in Nova."""
-    row = s.get(im.Image, image_id)
-    if row is not None and row.status in ("queued", "saving"):
-        s.delete(row)

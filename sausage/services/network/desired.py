@@ -1,7 +1,8 @@
 """The networking half of a host's desired-state document (``sausage.contract.host``).
 
-Called by ``services/compute/hosts.desired`` for every long-poll answer, so everything here is
-a handful of batched queries whatever the number of ports (no query per port or per server):
+Called by the network section of each host's document (``host_section.py``) for every
+long-poll answer, so everything here is a handful of batched queries whatever the number of
+ports (no query per port or per server):
 
 - ``nics`` of each server on the host: its ports in creation order;
 - ``networks`` the host must have: those of its servers' ports and, on the network node, every

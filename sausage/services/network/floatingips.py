@@ -24,7 +24,8 @@ from sausage import errors
 from sausage.db.models import network as nm
 from sausage.services.compute import quotas as compute_quotas
 from sausage.services.context import Context
-from sausage.services.network import changes, networks, policy, ports, query, quotas, routers
+from sausage.services.hosts import changes
+from sausage.services.network import networks, policy, ports, query, quotas, routers
 from sausage.services.network import standard
 
 __all__ = ["View", "OWNER", "COLUMNS", "find", "show", "list_floatingips", "create", "update",
@@ -228,7 +229,7 @@ def create(s: Session, ctx: Context, values: Mapping[str, Any], project_id: str 
     if values.get("tags"):
         standard.set_tags(s, row, "floatingip", values["tags"])
     s.flush()
-    changes.changed(s, touched)
+    changes.changed(s, networks=touched)
     return show(s, ctx, row.id)
 
 
@@ -252,7 +253,7 @@ def update(s: Session, ctx: Context, fip_id: str, values: Mapping[str, Any]) -> 
         row.description = values["description"]
     standard.touch(row)
     s.flush()
-    changes.changed(s, touched)
+    changes.changed(s, networks=touched)
     return show(s, ctx, row.id)
 
 
@@ -267,4 +268,4 @@ def delete(s: Session, ctx: Context, fip_id: str) -> None:
     s.flush()
     if port is not None:
         ports.delete_port_row(s, port)
-    changes.changed(s, touched)
+    changes.changed(s, networks=touched)

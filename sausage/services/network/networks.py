@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 from sausage import errors
 from sausage.db.models import network as nm
 from sausage.services.context import Context
-from sausage.services.network import changes, policy, query, quotas, segments, standard
+from sausage.services.hosts import changes
+from sausage.services.network import policy, query, quotas, segments, standard
 
 __all__ = ["View", "get_network", "find", "show", "list_networks", "create", "update",
            "delete", "subnets_of", "view_of", "COLUMNS", "AUTO_DELETE_OWNERS", "MTU"]
@@ -232,7 +233,7 @@ def update(s: Session, ctx: Context, network_id: str, values: Mapping[str, Any])
         row.external = bool(values["router:external"])
     standard.touch(row)
     s.flush()
-    changes.changed(s, [row.id])
+    changes.changed(s, networks=[row.id])
     return row
 
 
@@ -251,7 +252,7 @@ def delete(s: Session, ctx: Context, network_id: str) -> None:
         raise errors.Conflict(f"Unable to complete operation on network {row.id}. There are "
                               "one or more ports still in use on the network.",
                               kind="NetworkInUse")
-    changes.changed(s, [row.id])
+    changes.changed(s, networks=[row.id])
     floating = list(s.scalars(select(nm.FloatingIP).where(
         nm.FloatingIP.floating_network_id == row.id)))
     if floating:

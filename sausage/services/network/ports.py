@@ -23,7 +23,8 @@ from sqlalchemy.orm import Session
 from sausage import errors
 from sausage.db.models import network as nm
 from sausage.services.context import Context
-from sausage.services.network import changes, default_group, ipam, networks, policy, query
+from sausage.services.hosts import changes
+from sausage.services.network import default_group, ipam, networks, policy, query
 from sausage.services.network import quotas, standard
 
 __all__ = ["View", "make_port", "delete_port_row", "fixed_ips", "security_groups_of",
@@ -276,13 +277,13 @@ def make_port(s: Session, *, network: nm.Network, project_id: str, device_owner:
     else:
         _allocate(s, port, _resolve_ips(s, network, fixed_ips), fallback=False)
     s.flush()
-    changes.changed(s, [network.id])
+    changes.changed(s, networks=[network.id])
     return port
 
 
 def delete_port_row(s: Session, port: nm.Port) -> None:
     """Remove the port, its addresses, groups and tags; tell the hosts."""
-    changes.changed(s, [port.network_id])
+    changes.changed(s, networks=[port.network_id])
     s.execute(sql_update(nm.FloatingIP).where(nm.FloatingIP.fixed_port_id == port.id).values(
         fixed_port_id=None, fixed_ip_address=None, router_id=None)
               .execution_options(synchronize_session=False))
@@ -312,7 +313,7 @@ def ensure_dhcp(s: Session, network: nm.Network, subnet: nm.Subnet) -> None:
             nm.IPAllocation.subnet_id == subnet.id)).first() is None:
         ipam.allocate(s, subnet, port.id, None, port.mac_address)
         standard.touch(port)
-        changes.changed(s, [network.id])
+        changes.changed(s, networks=[network.id])
 
 
 def drop_dhcp(s: Session, network_id: str, subnet_id: str) -> None:
@@ -331,7 +332,7 @@ def drop_dhcp(s: Session, network_id: str, subnet_id: str) -> None:
         delete_port_row(s, port)
     else:
         standard.touch(port)
-        changes.changed(s, [network_id])
+        changes.changed(s, networks=[network_id])
 
 
 # --- the API operations -------------------------------------------------------------------
@@ -486,7 +487,7 @@ def update(s: Session, ctx: Context, port_id: str, values: Mapping[str, Any]) ->
     if (values.get("binding:host_id") or "") != port.binding_host_id and \
             "binding:host_id" in values:
         # The host the port leaves must hear of it too: bump while it is still bound there.
-        changes.changed(s, [port.network_id])
+        changes.changed(s, networks=[port.network_id])
     if "mac_address" in values and values["mac_address"] != port.mac_address:
         policy.enforce_admin(ctx, "update_port:mac_address")
         if port.binding_host_id:
@@ -535,7 +536,7 @@ def update(s: Session, ctx: Context, port_id: str, values: Mapping[str, Any]) ->
             setattr(port, column, values[key] if values[key] is not None else "")
     standard.touch(port)
     s.flush()
-    changes.changed(s, [port.network_id])
+    changes.changed(s, networks=[port.network_id])
     return port
 
 

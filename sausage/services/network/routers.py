@@ -23,7 +23,8 @@ from sqlalchemy.orm import Session
 from sausage import errors
 from sausage.db.models import network as nm
 from sausage.services.context import Context
-from sausage.services.network import changes, networks, policy, ports, query, quotas, standard
+from sausage.services.hosts import changes
+from sausage.services.network import networks, policy, ports, query, quotas, standard
 
 __all__ = [
     "View", "Gateway", "INTERFACE", "GATEWAY", "MAX_ROUTES", "find", "show", "list_routers",
@@ -301,7 +302,7 @@ def create(s: Session, ctx: Context, values: Mapping[str, Any], project_id: str 
     if values.get("tags"):
         standard.set_tags(s, row, "router", values["tags"])
     s.flush()
-    changes.changed(s, touched)
+    changes.changed(s, networks=touched)
     return show(s, ctx, row.id)
 
 
@@ -322,7 +323,7 @@ def update(s: Session, ctx: Context, router_id: str, values: Mapping[str, Any]) 
             setattr(row, key, values[key])
     standard.touch(row)
     s.flush()
-    changes.changed(s, touched + router_networks(s, row))
+    changes.changed(s, networks=touched + router_networks(s, row))
     return show(s, ctx, row.id)
 
 
@@ -346,7 +347,7 @@ def delete(s: Session, ctx: Context, router_id: str) -> None:
     standard.drop_tags(s, [row.id])
     s.delete(row)
     s.flush()
-    changes.changed(s, nets)
+    changes.changed(s, networks=nets)
 
 
 # --- interfaces ---------------------------------------------------------------------------
@@ -458,7 +459,7 @@ def add_interface(s: Session, ctx: Context, router_id: str, values: Mapping[str,
         subnet_ids = [subnet.id]
     standard.touch(router)
     s.flush()
-    changes.changed(s, router_networks(s, router))
+    changes.changed(s, networks=router_networks(s, router))
     return _reply(router, port, subnet_ids)
 
 
@@ -521,5 +522,5 @@ def remove_interface(s: Session, ctx: Context, router_id: str, values: Mapping[s
         ports.delete_port_row(s, port)
     standard.touch(router)
     s.flush()
-    changes.changed(s, nets)
+    changes.changed(s, networks=nets)
     return reply

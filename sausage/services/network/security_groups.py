@@ -24,7 +24,8 @@ from sqlalchemy.orm import Session
 from sausage import errors
 from sausage.db.models import network as nm
 from sausage.services.context import Context
-from sausage.services.network import changes, default_group, policy, query, quotas, standard
+from sausage.services.hosts import changes
+from sausage.services.network import default_group, policy, query, quotas, standard
 
 __all__ = [
     "Groups", "Rules", "list_groups", "show_group", "create_group", "update_group",

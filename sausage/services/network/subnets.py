@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 from sausage import errors
 from sausage.db.models import network as nm
 from sausage.services.context import Context
-from sausage.services.network import changes, ipam, networks, policy, ports, query, quotas
+from sausage.services.hosts import changes
+from sausage.services.network import ipam, networks, policy, ports, query, quotas
 from sausage.services.network import standard, subnetpools
 
 __all__ = ["View", "view_of", "find", "show", "list_subnets", "create", "update", "delete"]
@@ -243,7 +244,7 @@ def create(s: Session, ctx: Context, values: Mapping[str, Any],
         standard.set_tags(s, row, "subnet", values["tags"])
     if row.enable_dhcp:
         ports.ensure_dhcp(s, network, row)
-    changes.changed(s, [network.id])
+    changes.changed(s, networks=[network.id])
     return row
 
 
@@ -292,7 +293,7 @@ def update(s: Session, ctx: Context, subnet_id: str, values: Mapping[str, Any]) 
             ports.drop_dhcp(s, network.id, row.id)
     standard.touch(row)
     s.flush()
-    changes.changed(s, [row.network_id])
+    changes.changed(s, networks=[row.network_id])
     return row
 
 
@@ -316,7 +317,7 @@ def delete(s: Session, ctx: Context, subnet_id: str) -> None:
                               "ports have an IP allocation from this subnet.",
                               kind="SubnetInUse")
     ports.drop_dhcp(s, row.network_id, row.id)
-    changes.changed(s, [row.network_id])
+    changes.changed(s, networks=[row.network_id])
     if slaac:
         s.execute(sql_delete(nm.IPAllocation).where(nm.IPAllocation.subnet_id == row.id))
     standard.drop_tags(s, [row.id])

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 from sausage import errors
 from sausage.db.models import volume as vm
 from sausage.db.models.base import utcnow
-from sausage.services.compute import hosts
 from sausage.services.context import Context
+from sausage.services.hosts import changes
 from sausage.services.image import images
 from sausage.services.volume import attachments, policy, quotas
 from sausage.services.volume import volumes as svc
@@ -57,7 +57,7 @@ def extend(s: Session, ctx: Context, volume_id: str, new_size: int, *, live: boo
     quotas.check_volume_size(s, row.project_id, new_size)
     row.size, row.status = new_size, "extending"
     _touch(row)
-    hosts.bump(s, row.host_id)
+    changes.changed(s, [row.host_id])
 
 
 def set_bootable(s: Session, ctx: Context, volume_id: str, bootable: bool) -> None:
@@ -105,7 +105,7 @@ def upload_image(s: Session, ctx: Context, volume_id: str, values: Mapping[str, 
         "status_after": row.status}]
     row.status = "uploading"
     _touch(row)
-    hosts.bump(s, row.host_id)
+    changes.changed(s, [row.host_id])
     s.flush()
     return (svc.views(s, [row])[0], images.view(s, view.image),
             s.get(vm.VolumeType, row.volume_type_id))
@@ -131,7 +131,7 @@ def reset_status(s: Session, ctx: Context, volume_id: str, values: Mapping[str, 
     if attach is not None:
         row.attach_status = attach.lower()
     _touch(row)
-    hosts.bump(s, row.host_id)
+    changes.changed(s, [row.host_id])
 
 
 def force_detach(s: Session, ctx: Context, volume_id: str, attachment_id: str | None) -> None:

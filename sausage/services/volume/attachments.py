@@ -35,12 +35,13 @@ from sausage.db.models import compute as cm
 from sausage.db.models import volume as vm
 from sausage.db.models.base import utcnow
 from sausage.services.context import Context
+from sausage.services.hosts import changes
 from sausage.services.volume import policy
 
 __all__ = ["attach", "detach", "force_detach", "server_volumes", "waiting_servers",
            "fold_servers", "release_server", "of_servers", "of_volumes", "bootable_root",
            "ATTACHABLE_STATES", "PLUGGED", "new_row", "next_device", "volume_for_attach", "claim",
-           "visible_volume", "rows_of_server", "settle", "drop", "bump_hosts"]
+           "visible_volume", "rows_of_server", "settle", "drop"]
 
 # Nova's check_instance_state for attach_volume/detach_volume (the vm_states we have).
 ATTACHABLE_STATES = ("active", "paused", "stopped", "resized")
@@ -128,13 +129,6 @@ def new_row(volume: vm.Volume, server: cm.Server, device: str, *, status: str = 
         delete_on_termination=delete_on_termination)
 
 
-def bump_hosts(s: Session, *host_ids: str | None) -> None:
-    from sausage.services.compute import hosts
-
-    for host_id in {h for h in host_ids if h}:
-        hosts.bump(s, host_id)
-
-
 def _record(s: Session, ctx: Context, server: cm.Server, action: str) -> None:
     from sausage.services.compute import servers
 
@@ -160,7 +154,7 @@ def attach(s: Session, ctx: Context, server: cm.Server, volume_id: str,
     s.add(row)
     _record(s, ctx, server, "attach_volume")
     s.flush()
-    bump_hosts(s, server.host_id, volume.host_id)
+    changes.changed(s, [server.host_id, volume.host_id])
     return row
 
 
@@ -181,7 +175,7 @@ def detach(s: Session, ctx: Context, server: cm.Server, volume_id: str) -> None:
     row.attach_status, row.updated_at = "detaching", utcnow()
     volume.status, volume.updated_at = "detaching", utcnow()
     _record(s, ctx, server, "detach_volume")
-    bump_hosts(s, server.host_id, volume.host_id)
+    changes.changed(s, [server.host_id, volume.host_id])
 
 
 def settle(s: Session, volume: vm.Volume) -> None:
@@ -246,7 +240,7 @@ def force_detach(s: Session, ctx: Context, volume: vm.Volume,
     server_ids = [r.instance_uuid for r in rows if r.instance_uuid]
     hosts = set(s.scalars(select(cm.Server.host_id).where(cm.Server.id.in_(server_ids))))
     drop(s, rows)
-    bump_hosts(s, volume.host_id, *hosts)
+    changes.changed(s, [volume.host_id, *hosts])
 
 
 def server_volumes(s: Session, server_ids: list[str]) -> dict[str, list[contract.ServerVolume]]:

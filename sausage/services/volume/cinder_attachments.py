@@ -18,6 +18,7 @@ from sausage.db.models import compute as cm
 from sausage.db.models import volume as vm
 from sausage.db.models.base import utcnow
 from sausage.services.context import Context
+from sausage.services.hosts import changes
 from sausage.services.volume import attachments as a
 from sausage.services.volume import policy
 
@@ -123,7 +124,7 @@ def update(s: Session, ctx: Context, attachment_id: str,
         if volume is not None and volume.status in ("reserved", "available"):
             volume.status = "attaching"
         srv = _server_of(s, row.instance_uuid)
-        a.bump_hosts(s, srv.host_id if srv else None)
+        changes.changed(s, [srv.host_id if srv else None])
     row.updated_at = utcnow()
     return row
 
@@ -153,7 +154,7 @@ def remove(s: Session, ctx: Context, attachment_id: str) -> list[vm.VolumeAttach
         volume = s.get(vm.Volume, volume_id)
         if volume is not None:
             a.settle(s, volume)
-        a.bump_hosts(s, srv.host_id)
+        changes.changed(s, [srv.host_id])
     else:
         a.drop(s, [row])
     return a.of_volumes(s, [volume_id], attached_only=False)[volume_id]

@@ -1,7 +1,7 @@
 """The volume half of the host contract: what a volume host's backend must hold, and how its
 reports move volumes and snapshots through Cinder's statuses.
 
-Called by ``services/compute/hosts.py`` when it builds a host's desired document
+Called by the volume section of each host's document (``host_section.py``) when it is built
 (``for_host``) and folds the host's report (``fold``). The rules (see the contract's block
 storage section):
 

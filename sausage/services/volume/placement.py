@@ -3,7 +3,7 @@ availability zones.
 
 Called by ``services/volume/volumes.py`` when a volume is made (``pick_host``, ``zones``) and by
 the availability-zone listing. A volume host is a registered host with ``volume_backend`` set;
-it takes new volumes while its agent reports (``hosts.is_alive``).
+it takes new volumes while its agent reports (``registry.is_alive``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from sausage.db.models import compute as cm
 from sausage.db.models import volume as vm
-from sausage.services.compute import hosts
+from sausage.services.hosts import registry
 
 __all__ = ["pick_host", "zones", "zone_states", "DEFAULT_ZONE"]
 
@@ -39,14 +39,14 @@ def zone_states(s: Session) -> list[tuple[str, bool]]:
     found = _volume_hosts(s)
     if not found:
         return [(DEFAULT_ZONE, True)]
-    return [(zone, any(hosts.is_alive(h) for h in found
+    return [(zone, any(registry.is_alive(h) for h in found
                        if (h.availability_zone or DEFAULT_ZONE) == zone)) for zone in zones(s)]
 
 
 def pick_host(s: Session, availability_zone: str | None) -> cm.Host | None:
     """An alive volume host (in ``availability_zone`` when given) holding the fewest volume
     GiB; None when there is none."""
-    candidates = [h for h in _volume_hosts(s) if hosts.is_alive(h)
+    candidates = [h for h in _volume_hosts(s) if registry.is_alive(h)
                   and (availability_zone is None
                        or (h.availability_zone or DEFAULT_ZONE) == availability_zone)]
     if not candidates:

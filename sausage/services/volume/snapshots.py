@@ -22,8 +22,8 @@ from sqlalchemy.sql.elements import ColumnElement
 from sausage import errors
 from sausage.db.models import volume as vm
 from sausage.db.models.base import utcnow
-from sausage.services.compute import hosts
 from sausage.services.context import Context
+from sausage.services.hosts import changes
 from sausage.services.volume import policy, quotas, volumes
 from sausage.services.volume.types import dict_filter, parse_bool
 
@@ -140,7 +140,7 @@ def create(s: Session, ctx: Context, values: Mapping[str, Any]) -> vm.VolumeSnap
         # No host holds the volume's data, so none can take the snapshot.
         row.status, row.error = "error", "The volume is on no volume host."
     else:
-        hosts.bump(s, volume.host_id)
+        changes.changed(s, [volume.host_id])
     s.flush()
     return row
 
@@ -304,7 +304,7 @@ def _remove(s: Session, row: vm.VolumeSnapshot) -> None:
         s.flush()
         return
     row.status, row.updated_at = "deleting", utcnow()
-    hosts.bump(s, volume.host_id)
+    changes.changed(s, [volume.host_id])
     s.flush()
 
 

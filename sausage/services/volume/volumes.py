@@ -25,8 +25,8 @@ from sausage import errors
 from sausage.db.models import compute as cm
 from sausage.db.models import volume as vm
 from sausage.db.models.base import utcnow
-from sausage.services.compute import hosts
 from sausage.services.context import Context
+from sausage.services.hosts import changes
 from sausage.services.image import images
 from sausage.services.volume import desired, placement, policy, quotas, types
 
@@ -368,7 +368,7 @@ def make(s: Session, ctx: Context, *, size: int | None, name: str | None = None,
     for key, value in values.items():
         s.add(vm.VolumeMetadata(volume_id=row.id, key=key, value=value))
     s.flush()
-    hosts.bump(s, row.host_id)
+    changes.changed(s, [row.host_id])
     return row
 
 
@@ -424,7 +424,7 @@ def delete(s: Session, ctx: Context, volume_id: str, *, cascade: bool = False,
         s.execute(sql_delete(vm.SnapshotMetadata).where(vm.SnapshotMetadata.snapshot_id.in_(ids)))
         s.execute(sql_delete(vm.VolumeSnapshot).where(vm.VolumeSnapshot.id.in_(ids)))
     row.status, row.updated_at = "deleting", utcnow()
-    hosts.bump(s, row.host_id)
+    changes.changed(s, [row.host_id])
 
 
 # --- update and metadata --------------------------------------------------------------------------
