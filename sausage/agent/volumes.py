@@ -30,7 +30,7 @@ from typing import Any
 
 from sausage.agent import config as agent_config
 from sausage.agent.client import Client, ClientError
-from sausage.agent.drivers import images, storage
+from sausage.agent.drivers import backends, images, storage
 from sausage.agent.drivers.errors import DriverError
 from sausage.agent.plan import volume as plan
 from sausage.contract import host as contract
@@ -61,7 +61,7 @@ class VolumeReconciler:
         self.on_done = on_done
         self.clock = clock
         self.driver: storage.StorageDriver | None = (
-            storage.open_driver(cfg) if cfg.volume_backend else None)
+            backends.open_driver(cfg) if cfg.volume_backend else None)
         self._state_path = cfg.volumes_dir / STATE_FILE
         self._lock = threading.Lock()
         self._pool = concurrent.futures.ThreadPoolExecutor(WORKERS,

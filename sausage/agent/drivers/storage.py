@@ -24,10 +24,8 @@ import pathlib
 from collections.abc import Callable
 from typing import Any, Literal, Protocol
 
-from sausage.agent import config as agent_config
-from sausage.agent.drivers.errors import DriverError
 
-__all__ = ["VolumeState", "Attachment", "LiveCopy", "StorageDriver", "open_driver", "BACKENDS"]
+__all__ = ["VolumeState", "Attachment", "LiveCopy", "StorageDriver"]
 
 # How QEMU opens a volume: the protocol node of a QMP ``blockdev-add`` (``driver`` and its
 # options, e.g. ``{"driver": "file", "filename": …}``, later ``{"driver": "rbd", "pool": …}``)
@@ -114,21 +112,3 @@ class StorageDriver(Protocol):
     def attachment(self, volume_id: str) -> Attachment:
         """How QEMU opens the volume (see ``Attachment``)."""
         ...
-
-
-def _file(cfg: agent_config.AgentConfig) -> StorageDriver:
-    from sausage.agent.drivers import storage_file  # the backend imports this module's types
-
-    return storage_file.FileDriver(cfg.volumes_dir)
-
-
-# backend name → how to open it for an agent
-BACKENDS: dict[str, Callable[[agent_config.AgentConfig], StorageDriver]] = {"file": _file}
-
-
-def open_driver(cfg: agent_config.AgentConfig) -> StorageDriver:
-    """The backend named by ``cfg.volume_backend``; DriverError when there is none such."""
-    name = cfg.volume_backend
-    if name is None or name not in BACKENDS:
-        raise DriverError(f"No block-storage backend {name!r} (known: {sorted(BACKENDS)}).")
-    return BACKENDS[name](cfg)
