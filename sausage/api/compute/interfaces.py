@@ -13,7 +13,7 @@ from sausage import errors
 from sausage.api import wire
 from sausage.api.compute import common, validation
 from sausage.services.compute import network_actions as actions
-from sausage.services.compute import networking as svc
+from sausage.services.compute import interfaces as svc
 
 __all__ = ["ROUTES", "add_floating_ip", "remove_floating_ip", "add_security_group",
            "remove_security_group"]

@@ -14,7 +14,7 @@ from starlette.routing import Route
 from sausage import errors
 from sausage.api import wire
 from sausage.api.compute import common, validation
-from sausage.services.compute import servers
+from sausage.services.compute import servers, volume_attachments
 from sausage.services.context import Context
 from sausage.services.volume import attachments
 
@@ -46,15 +46,13 @@ async def collection(request: Request) -> Response:
         wanted = body["volumeAttachment"]
 
         def attach(s: Session, ctx: Context) -> dict[str, Any]:
-            server = servers.load_for_change(s, ctx, server_id)
-            return _view(attachments.attach(s, ctx, server, wanted["volumeId"],
-                                            wanted.get("device")))
+            return _view(volume_attachments.attach(s, ctx, server_id, wanted["volumeId"],
+                                                   wanted.get("device")))
 
         return wire.json({"volumeAttachment": await wire.call(request, attach)})
 
     def listing(s: Session, ctx: Context) -> list[dict[str, Any]]:
-        server = servers.get(s, ctx, server_id)
-        return [_view(r) for r in attachments.of_servers(s, [server.id])[server.id]]
+        return [_view(r) for r in volume_attachments.listing(s, ctx, server_id)]
 
     items = await wire.call(request, listing)
     limit, offset = request.query_params.get("limit"), request.query_params.get("offset")
@@ -70,7 +68,7 @@ async def member(request: Request) -> Response:
     server_id, volume_id = request.path_params["id"], request.path_params["volume_id"]
     if request.method == "DELETE":
         def detach(s: Session, ctx: Context) -> None:
-            attachments.detach(s, ctx, servers.load_for_change(s, ctx, server_id), volume_id)
+            volume_attachments.detach(s, ctx, server_id, volume_id)
 
         await wire.call(request, detach)
         return wire.empty(202)

@@ -29,6 +29,7 @@ from sausage.services.context import Context
 from sausage.services.hosts import changes
 from sausage.services.image import images
 from sausage.services.volume import attachments
+from sausage.services.volume import volumes as volume_service
 
 __all__ = ["Mapping_", "Plan", "plan", "schedule", "realize"]
 
@@ -293,8 +294,6 @@ def schedule(s: Session, req: scheduler.Request, p: Plan) -> m.Host:
 
 def realize(s: Session, ctx: Context, server: m.Server, p: Plan) -> None:
     """Make the server's volumes (on its host) and their attachment rows (``attaching``)."""
-    from sausage.services.volume import volumes as volume_service
-
     taken: set[str] = set()
     for index, b in enumerate(p.volumes):
         if b.source == "volume":

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from sausage import errors
 from sausage.db.models import network as nm
-from sausage.services.compute import networking
+from sausage.services.compute import networking, servers
 from sausage.services.context import Context
 from sausage.services.hosts import changes
 from sausage.services.network import default_group, floatingips, ports
@@ -36,7 +36,7 @@ def add_floating_ip(s: Session, ctx: Context, server_id: str, address: str,
                     fixed_address: str | None) -> None:
     """Associate the floating IP ``address`` with the server's ``fixed_address`` (default:
     its first IPv4 address)."""
-    server = networking.load_server(s, ctx, server_id, True)
+    server = servers.load_for_change(s, ctx, server_id)
     mine = networking.server_ports(s, [server.id])[server.id]
     ips = ports.fixed_ips(s, [p.id for p in mine])
     fixed = [(p, ip) for p in mine for _sub, ip in ips[p.id]]
@@ -66,7 +66,7 @@ def add_floating_ip(s: Session, ctx: Context, server_id: str, address: str,
 
 
 def remove_floating_ip(s: Session, ctx: Context, server_id: str, address: str) -> None:
-    server = networking.load_server(s, ctx, server_id, True)
+    server = servers.load_for_change(s, ctx, server_id)
     fip = _floating(s, ctx, address)
     mine = {p.id for p in networking.server_ports(s, [server.id])[server.id]}
     if fip.fixed_port_id not in mine:
@@ -93,7 +93,7 @@ def _group(s: Session, project_id: str, name: str) -> str:
 
 def add_security_group(s: Session, ctx: Context, server_id: str, name: str) -> None:
     """Add the group to every port of the server (each port at most once)."""
-    server = networking.load_server(s, ctx, server_id, True)
+    server = servers.load_for_change(s, ctx, server_id)
     gid = _group(s, server.project_id, name)
     mine = networking.server_ports(s, [server.id])[server.id]
     if not mine:
@@ -113,7 +113,7 @@ def add_security_group(s: Session, ctx: Context, server_id: str, name: str) -> N
 
 def remove_security_group(s: Session, ctx: Context, server_id: str, name: str) -> None:
     """Take the group off every port of the server; 400 when the server is not in it."""
-    server = networking.load_server(s, ctx, server_id, True)
+    server = servers.load_for_change(s, ctx, server_id)
     gid = _group(s, server.project_id, name)
     mine = networking.server_ports(s, [server.id])[server.id]
     have = ports.security_groups_of(s, [p.id for p in mine])

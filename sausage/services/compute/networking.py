@@ -30,10 +30,8 @@ from sausage.services.hosts import changes
 from sausage.services.network import default_group, networks, ports, quotas
 
 __all__ = ["Request", "Plan", "plan", "attach", "release", "server_ports", "addresses",
-           "security_group_names", "available_networks", "attach_interface",
-           "detach_interface", "COMPUTE_OWNER_PREFIX", "AMBIGUOUS", "Interface",
-           "list_interfaces", "show_interface", "add_interface", "remove_interface",
-           "server_addresses", "rebind", "proxy_networks", "servers_with_ip", "load_server",
+           "security_group_names", "available_networks", "attach_interface", "detach_interface",
+           "COMPUTE_OWNER_PREFIX", "AMBIGUOUS", "rebind", "proxy_networks", "servers_with_ip",
            "group_members_changed"]
 
 COMPUTE_OWNER_PREFIX = "compute:"
@@ -407,81 +405,6 @@ def detach_interface(s: Session, server: m.Server, port_id: str) -> None:
         _unbind(s, port)
     else:
         ports.delete_port_row(s, port)
-
-
-# --- the os-interface and ips operations, policy-checked -------------------------------------
-
-@dataclasses.dataclass
-class Interface:
-    port: nm.Port
-    fixed_ips: list[tuple[str, str]]  # (subnet id, address)
-
-
-ATTACHABLE = ("active", "paused", "stopped", "suspended")
-
-
-def load_server(s: Session, ctx: Context, server_id: str, write: bool) -> m.Server:
-    """The server ``ctx`` may see (``write``: may change), as ``servers`` loads it."""
-    from sausage.services.compute import servers  # servers imports this module
-
-    return servers.load_for_change(s, ctx, server_id) if write else \
-        servers.get(s, ctx, server_id)
-
-
-def _interfaces(s: Session, port_list: Sequence[nm.Port]) -> list[Interface]:
-    ips = ports.fixed_ips(s, [p.id for p in port_list])
-    return [Interface(p, ips[p.id]) for p in port_list]
-
-
-def list_interfaces(s: Session, ctx: Context, server_id: str) -> list[Interface]:
-    server = load_server(s, ctx, server_id, False)
-    return _interfaces(s, server_ports(s, [server.id])[server.id])
-
-
-def show_interface(s: Session, ctx: Context, server_id: str, port_id: str) -> Interface:
-    server = load_server(s, ctx, server_id, False)
-    found = [p for p in server_ports(s, [server.id])[server.id] if p.id == port_id]
-    if not found:
-        raise errors.NotFound(f"Port {port_id} is not attached")
-    return _interfaces(s, found)[0]
-
-
-def _host_name(s: Session, server: m.Server) -> str:
-    host = s.get(m.Host, server.host_id) if server.host_id else None
-    return host.name if host is not None else ""
-
-
-def _check_state(server: m.Server, action: str) -> None:
-    if server.vm_state not in ATTACHABLE or server.task_state is not None:
-        state = server.task_state or server.vm_state
-        raise errors.Conflict(f"Cannot '{action}' instance {server.id} while it is in "
-                              f"{'task_state' if server.task_state else 'vm_state'} {state}")
-
-
-def add_interface(s: Session, ctx: Context, server_id: str, values: Mapping[str, Any]
-                  ) -> Interface:
-    """POST /servers/{id}/os-interface; the host's agent hot-plugs the new NIC."""
-    server = load_server(s, ctx, server_id, True)
-    _check_state(server, "attach_interface")
-    port = attach_interface(s, ctx, server, _host_name(s, server), values)
-    group_members_changed(s, [port.id])
-    changes.changed(s, [server.host_id])
-    return _interfaces(s, [port])[0]
-
-
-def remove_interface(s: Session, ctx: Context, server_id: str, port_id: str) -> None:
-    """DELETE /servers/{id}/os-interface/{port_id}; the agent unplugs the NIC."""
-    server = load_server(s, ctx, server_id, True)
-    _check_state(server, "detach_interface")
-    detach_interface(s, server, port_id)
-    changes.changed(s, [server.host_id])
-
-
-def server_addresses(s: Session, ctx: Context, server_id: str
-                     ) -> dict[str, list[dict[str, Any]]]:
-    """GET /servers/{id}/ips: {network name: [addresses]}."""
-    server = load_server(s, ctx, server_id, False)
-    return addresses(s, [server.id])[server.id]
 
 
 def proxy_networks(s: Session, ctx: Context, network_id: str | None) -> list[nm.Network]:

@@ -14,10 +14,11 @@ from sqlalchemy.orm import Session
 from sausage import errors
 from sausage.db.models import compute as m
 from sausage.db.models.base import utcnow
-from sausage.services.compute import flavors, scheduler, servers
+from sausage.services.compute import flavors, quotas, scheduler, servers
 from sausage.services.context import Context
 from sausage.services.hosts import changes
 from sausage.services.image import images
+from sausage.services.volume import attachments
 
 __all__ = ["stop", "start", "reboot", "pause", "unpause", "suspend", "resume", "lock",
            "unlock", "rebuild", "resize", "confirm_resize", "revert_resize", "create_image",
@@ -35,8 +36,6 @@ def _require(row: m.Server, action: str, vm_states: tuple[str, ...],
 def _refuse_volume_backed(s: Session, row: m.Server, action: str) -> None:
     """Rebuild, resize and snapshots of a server whose root disk is a volume are not done
     here (yet): refuse them clearly instead of touching the volume."""
-    from sausage.services.volume import attachments
-
     if row.id in attachments.bootable_root(s, [row.id]):
         raise errors.Conflict(f"Cannot '{action}' instance {row.id}: it is booted from a "
                               f"volume, and '{action}' of a volume-backed server is not "
@@ -173,8 +172,6 @@ def resize(s: Session, ctx: Context, server_id: str, flavor_ref: str) -> m.Serve
     old, new = row.flavor, {"id": flavor.id, "name": flavor.name, "vcpus": flavor.vcpus,
                             "ram": flavor.ram, "disk": flavor.disk, "ephemeral": flavor.ephemeral,
                             "swap": flavor.swap, "extra_specs": {}}
-    from sausage.services.compute import quotas
-
     quotas.check(s, row.project_id, {"cores": max(0, new["vcpus"] - old["vcpus"]),
                                      "ram": max(0, new["ram"] - old["ram"])})
     if row.host_id is None or not scheduler.claim(s, row.host_id, *_delta(new, old)):

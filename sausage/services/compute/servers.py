@@ -25,8 +25,8 @@ from sqlalchemy.orm import Session
 from sausage import errors
 from sausage.db.models import compute as m
 from sausage.db.models.base import utcnow
-from sausage.services.compute import (block_devices, flavors, keypairs, networking, quotas,
-                                      scheduler)
+from sausage.services.compute import (block_devices, flavors, keypairs, networking, power,
+                                      quotas, scheduler)
 from sausage.services.context import Context
 from sausage.services.hosts import changes
 from sausage.services.image import images
@@ -243,8 +243,6 @@ def create(s: Session, ctx: Context, req: Mapping[str, Any]) -> list[m.Server]:
             srv.vm_state, srv.task_state = "error", None
             srv.fault = {"code": 500, "message": e.message, "created": utcnow().isoformat(),
                          "details": "Scheduling failed: no host has room for this flavor."}
-            from sausage.services.compute import power
-
             power.finish_action(s, srv, "Error", e.message)
         else:
             srv.host_id, srv.availability_zone = host.id, host.availability_zone

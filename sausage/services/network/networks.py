@@ -20,6 +20,7 @@ from sausage.db.models import network as nm
 from sausage.services.context import Context
 from sausage.services.hosts import changes
 from sausage.services.network import policy, query, quotas, segments, standard
+from sausage.services.network.port_rows import delete_port_row
 
 __all__ = ["View", "get_network", "find", "show", "list_networks", "create", "update",
            "delete", "subnets_of", "view_of", "COLUMNS", "AUTO_DELETE_OWNERS", "MTU"]
@@ -240,9 +241,6 @@ def update(s: Session, ctx: Context, network_id: str, values: Mapping[str, Any])
 def delete(s: Session, ctx: Context, network_id: str) -> None:
     """Delete the network with its subnets and DHCP port. Conflict ``NetworkInUse`` while any
     other port is on it."""
-    # ports imports networks; import it here to keep the cycle out of module loading.
-    from sausage.services.network import ports as port_service
-
     row = find(s, ctx, network_id)
     policy.enforce_write(ctx, row.project_id, "delete_network")
     busy = s.scalars(select(nm.Port.id).where(
@@ -263,7 +261,7 @@ def delete(s: Session, ctx: Context, network_id: str) -> None:
             s.delete(fip)
         s.flush()
     for port in s.scalars(select(nm.Port).where(nm.Port.network_id == row.id)):
-        port_service.delete_port_row(s, port)
+        delete_port_row(s, port)
     subnet_ids = list(s.scalars(select(nm.Subnet.id).where(nm.Subnet.network_id == row.id)))
     standard.drop_tags(s, [row.id, *subnet_ids])
     for subnet in s.scalars(select(nm.Subnet).where(nm.Subnet.network_id == row.id)):

@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import delete as sql_delete, or_, select, true, update as sql_update
+from sqlalchemy import delete as sql_delete, or_, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -26,6 +26,7 @@ from sausage.services.context import Context
 from sausage.services.hosts import changes
 from sausage.services.network import default_group, ipam, networks, policy, query
 from sausage.services.network import quotas, standard
+from sausage.services.network.port_rows import delete_port_row
 
 __all__ = ["View", "make_port", "delete_port_row", "fixed_ips", "security_groups_of",
            "find", "view_of", "show", "list_ports", "create", "create_many", "update", "delete",
@@ -279,19 +280,6 @@ def make_port(s: Session, *, network: nm.Network, project_id: str, device_owner:
     s.flush()
     changes.changed(s, networks=[network.id])
     return port
-
-
-def delete_port_row(s: Session, port: nm.Port) -> None:
-    """Remove the port, its addresses, groups and tags; tell the hosts."""
-    changes.changed(s, networks=[port.network_id])
-    s.execute(sql_update(nm.FloatingIP).where(nm.FloatingIP.fixed_port_id == port.id).values(
-        fixed_port_id=None, fixed_ip_address=None, router_id=None)
-              .execution_options(synchronize_session=False))
-    s.execute(sql_delete(nm.IPAllocation).where(nm.IPAllocation.port_id == port.id))
-    s.execute(sql_delete(nm.PortSecurityGroup).where(nm.PortSecurityGroup.port_id == port.id))
-    standard.drop_tags(s, [port.id])
-    s.delete(port)
-    s.flush()
 
 
 # --- DHCP ports ---------------------------------------------------------------------------

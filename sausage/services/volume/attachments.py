@@ -36,7 +36,7 @@ from sausage.db.models import volume as vm
 from sausage.db.models.base import utcnow
 from sausage.services.context import Context
 from sausage.services.hosts import changes
-from sausage.services.volume import policy
+from sausage.services.volume import policy, volumes
 
 __all__ = ["attach", "detach", "force_detach", "server_volumes", "waiting_servers",
            "fold_servers", "release_server", "of_servers", "of_volumes", "bootable_root",
@@ -129,16 +129,11 @@ def new_row(volume: vm.Volume, server: cm.Server, device: str, *, status: str = 
         delete_on_termination=delete_on_termination)
 
 
-def _record(s: Session, ctx: Context, server: cm.Server, action: str) -> None:
-    from sausage.services.compute import servers
-
-    servers.record_action(s, ctx, server, action, f"compute_{action}", done=True)
-
-
 def attach(s: Session, ctx: Context, server: cm.Server, volume_id: str,
            device: str | None) -> vm.VolumeAttachment:
     """POST /servers/{id}/os-volume_attachments: reserve a device and ask the host to
-    hot-plug the volume. ``server`` is already checked writable by the caller."""
+    hot-plug the volume. ``server`` is already checked writable by the caller, who records the
+    instance action (``services/compute/volume_attachments.py``)."""
     _server_state(server, "attach_volume")
     volume = visible_volume(s, ctx, volume_id)
     rows = rows_of_server(s, server.id)
@@ -152,7 +147,6 @@ def attach(s: Session, ctx: Context, server: cm.Server, volume_id: str,
     row = new_row(volume, server, next_device(taken, device))
     claim(s, volume, "attaching")
     s.add(row)
-    _record(s, ctx, server, "attach_volume")
     s.flush()
     changes.changed(s, [server.host_id, volume.host_id])
     return row
@@ -174,7 +168,6 @@ def detach(s: Session, ctx: Context, server: cm.Server, volume_id: str) -> None:
                                 "be 'in-use' and attach_status must be 'attached' to detach.")
     row.attach_status, row.updated_at = "detaching", utcnow()
     volume.status, volume.updated_at = "detaching", utcnow()
-    _record(s, ctx, server, "detach_volume")
     changes.changed(s, [server.host_id, volume.host_id])
 
 
@@ -218,8 +211,6 @@ def drop(s: Session, rows: Sequence[vm.VolumeAttachment]) -> list[str]:
 
 
 def _delete_volumes(s: Session, volume_ids: Sequence[str]) -> None:
-    from sausage.services.volume import volumes
-
     for volume_id in volume_ids:
         if s.get(vm.Volume, volume_id) is not None:
             volumes.delete(s, Context.system(), volume_id, force=True)
