@@ -10,13 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from sqlalchemy import func, select
-from sqlalchemy import update as sql_update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from sausage import errors
 from sausage.db.models import compute as m
 from sausage.services.context import Context
+from sausage.services.quota_lock import lock_project
 
 __all__ = ["DEFAULTS", "limits", "usage", "check", "check_one", "update", "reset"]
 
@@ -45,20 +44,6 @@ def usage(s: Session, project_id: str) -> dict[str, int]:
     groups = s.scalar(select(func.count()).where(m.ServerGroup.project_id == project_id)) or 0
     return {"instances": int(count), "cores": int(cores), "ram": int(ram),
             "server_groups": int(groups)}
-
-
-def lock_project(s: Session, project_id: str) -> None:
-    """Hold the project's quota lock until this transaction ends.
-
-    The insert-if-missing takes SQLite's write lock; the update takes PostgreSQL's row lock. A
-    concurrent create in the same project then waits here, and counts after this one commits.
-    """
-    dialect = s.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    s.execute(insert(m.QuotaLock).values(project_id=project_id, version=0)
-              .on_conflict_do_nothing())
-    s.execute(sql_update(m.QuotaLock).where(m.QuotaLock.project_id == project_id)
-              .values(version=m.QuotaLock.version + 1))
 
 
 def check(s: Session, project_id: str, deltas: Mapping[str, int]) -> None:

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from sausage import errors
 from sausage.db.models import network as nm
-from sausage.services.compute import quotas as compute_quotas
+from sausage.services import quota_lock
 from sausage.services.context import Context
 from sausage.services.hosts import changes
 from sausage.services.network import networks, policy, ports, query, quotas, routers
@@ -136,7 +136,7 @@ def _associate(s: Session, ctx: Context, fip: nm.FloatingIP, port_id: str,
                    "associated with a floating IP")
     subnet_id, address = _fixed_ip(s, port, fixed_ip)
     # One floating IP per fixed IP: associations of the port's project take turns.
-    compute_quotas.lock_project(s, port.project_id)
+    quota_lock.lock_project(s, port.project_id)
     taken = s.scalars(select(nm.FloatingIP).where(
         nm.FloatingIP.fixed_port_id == port.id, nm.FloatingIP.fixed_ip_address == address,
         nm.FloatingIP.floating_network_id == fip.floating_network_id,

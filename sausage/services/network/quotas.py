@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from sausage import errors
 from sausage.db.models import network as nm
-from sausage.services.compute import quotas as compute_quotas
+from sausage.services import quota_lock
 from sausage.services.context import Context
 from sausage.services.network import policy
 
@@ -55,7 +55,7 @@ def check(s: Session, project_id: str, resource: str, delta: int = 1) -> None:
     atomic with respect to other creates in the project."""
     if delta <= 0:
         return
-    compute_quotas.lock_project(s, project_id)
+    quota_lock.lock_project(s, project_id)
     limit = limits(s, project_id).get(resource, -1)
     if limit < 0:
         return

@@ -2,8 +2,8 @@
 per-project overrides, usage counted from the tables, and the checks creates make.
 
 Called by ``api/volume/quotas.py`` and by the volume and snapshot services before they insert.
-Usage is counted inside the caller's transaction after taking the project's quota lock (the
-compute side's ``lock_project``), so two concurrent creates in one project cannot both pass a
+Usage is counted inside the caller's transaction after taking the project's quota lock
+(``services/quota_lock.py``), so two concurrent creates in one project cannot both pass a
 check that only one of them fits.
 
 Counting follows Cinder's reservations: a volume or snapshot counts from the moment it is
@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from sausage import errors
 from sausage.db.models import volume as vm
-from sausage.services.compute import quotas as compute_quotas
+from sausage.services import quota_lock
 from sausage.services.context import Context
 from sausage.services.volume import policy, types
 
@@ -113,7 +113,7 @@ def check(s: Session, project_id: str, *, volumes: int = 0, gigabytes: int = 0,
     A new volume (``volumes`` > 0) is also held to per_volume_gigabytes. With
     ``volume_type_id`` the type's own limits (``volumes_<name>`` …) apply too.
     """
-    compute_quotas.lock_project(s, project_id)
+    quota_lock.lock_project(s, project_id)
     allowed = limits(s, project_id)
     used = usage(s, project_id)
     if volumes > 0 and gigabytes > 0:
