@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import pathlib
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from sausage.agent.drivers import blockdevs, disks, nics, qemu
 
@@ -33,8 +33,10 @@ DETACH_PATIENCE = 240.0
 
 class Hotplug:
     def __init__(self, driver: qemu.QemuDriver, unplug_timeout: float = 30.0,
-                 detach_patience: float = DETACH_PATIENCE) -> None:
+                 detach_patience: float = DETACH_PATIENCE,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.driver = driver
+        self.clock = clock
         self.unplug_timeout = unplug_timeout  # one wait for the guest to release a device
         self.detach_patience = detach_patience
         # server id → the taps its running QEMU has (absent: not known, ask QEMU)
@@ -71,7 +73,7 @@ class Hotplug:
             ) -> tuple[tuple[qemu.Nic, ...] | None, tuple[qemu.Disk, ...] | None]:
         """What a hotplug job of a running or paused server must make QEMU have: (NICs or None,
         volumes or None); (None, None) when nothing."""
-        now = time.monotonic()
+        now = self.clock()
         sid = status.id
         nics_due = self._plugged.get(sid) != tuple(n.tap for n in wanted)
         failed = self._nic_errors.get(sid)
@@ -112,7 +114,7 @@ class Hotplug:
                          plugged or "-", unplugged or "-")
         except qemu.DriverError as e:
             log.error("server %s: NIC hotplug failed: %s", server_id, e.message)
-            self._nic_errors[server_id] = (time.monotonic() + NIC_RETRY,
+            self._nic_errors[server_id] = (self.clock() + NIC_RETRY,
                                            f"server {server_id}: NIC hotplug: {e.message}")
 
     def _sync_volumes(self, server_id: str, disks: tuple[qemu.Disk, ...]) -> None:
@@ -122,12 +124,12 @@ class Hotplug:
                                                 timeout=self.unplug_timeout)
         except qemu.DriverError as e:  # QEMU could not even be asked
             log.error("server %s: volume hotplug failed: %s", server_id, e.message)
-            self._volume_errors[server_id] = (time.monotonic() + VOLUME_RETRY, {})
+            self._volume_errors[server_id] = (self.clock() + VOLUME_RETRY, {})
             return
         if plugged or unplugged:
             log.info("server %s: volumes attached %s, detached %s", server_id,
                      plugged or "-", unplugged or "-")
-        now = time.monotonic()
+        now = self.clock()
         wanted = {disk.volume_id for disk in disks}
         for key in [k for k in self._detaching if k[0] == server_id
                     and (k[1] in wanted or k[1] in unplugged)]:

@@ -28,7 +28,7 @@ import signal
 import threading
 import time
 import types
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from sausage.agent import config as agent_config
@@ -100,8 +100,10 @@ def _signals(agent: Agent) -> Iterator[None]:
 class Agent:
     def __init__(self, cfg: agent_config.AgentConfig, *, client: Client | None = None,
                  stop: threading.Event | None = None,
-                 driver: qemu.QemuDriver | None = None) -> None:
+                 driver: qemu.QemuDriver | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.cfg = cfg
+        self.clock = clock
         self.stop = stop or threading.Event()
         self.client = client or Client(cfg.api_url)
         self.driver = driver or qemu.QemuDriver(
@@ -109,6 +111,8 @@ class Agent:
             stop_timeout=cfg.stop_timeout)
         self.capacity = observe.capacity(cfg)
         self.host_id: str | None = None
+        self._desired: contract.Desired | None = None
+        self._failures = 0  # API or loop failures in a row (the backoff grows with them)
         self.interruptible = False
         self._pool = concurrent.futures.ThreadPoolExecutor(cfg.workers,
                                                            thread_name_prefix="agent-act")
@@ -121,7 +125,7 @@ class Agent:
                                                  host_token=lambda: self.client.token or "")
         self._network = network.Result([], [])
         self._servers: dict[str, contract.DesiredServer] = {}
-        self.hotplug = hotplug.Hotplug(self.driver)
+        self.hotplug = hotplug.Hotplug(self.driver, clock=clock)
         self.volumes = (agent_volumes.VolumeReconciler(
             cfg, self.client, self.driver.images, self.hotplug.resize_live,
             on_done=self._wake.set, live_copy=self.hotplug.copy_live)
@@ -136,42 +140,48 @@ class Agent:
         log.info("agent for host %s: state %s, API %s, %s, %d vCPU / %d MiB / %d GiB%s",
                  cfg.host_name, cfg.state_dir, cfg.api_url, self.driver.accel, *self.capacity,
                  f", netns {cfg.netns}" if cfg.netns else "")
-        desired: contract.Desired | None = None
-        failures = 0
         try:
             while not self.stop.is_set():
-                try:
-                    if self.host_id is None:
-                        self._register()
-                    new = self._fetch(desired)
-                    if new is not None:
-                        if desired is None or new["revision"] != desired["revision"]:
-                            log.info("desired state revision %d: %d servers", new["revision"],
-                                     len(new["servers"]))
-                        desired = new
-                    if desired is not None and not self.stop.is_set():
-                        self._converge(desired)
-                    failures = 0
-                except CredentialRefused as e:
-                    log.warning("the API refused this host's credential (%s); registering "
-                                "again", e.message)
-                    self._forget_credential()
-                    desired = None
-                except ClientError as e:
-                    failures += 1
-                    delay = min(MAX_BACKOFF, 2.0 ** min(failures, 5))
-                    log.warning("internal API: %s; retrying in %.0f s", e.message, delay)
-                    self.stop.wait(delay)
-                except Exception:  # a bug or a host oddity: the agent must not die of it
-                    failures += 1
-                    delay = min(MAX_BACKOFF, 2.0 ** min(failures, 5))
-                    log.exception("agent loop failed; retrying in %.0f s", delay)
+                delay = self.iterate()
+                if delay:
                     self.stop.wait(delay)
         except _Shutdown:
             pass
         finally:
             self._shutdown()
         return 0
+
+    def iterate(self) -> float:
+        """One pass of the loop: (register,) fetch the desired state, converge, report.
+        Returns how long to back off before the next pass (0: go on at once)."""
+        try:
+            if self.host_id is None:
+                self._register()
+            new = self._fetch(self._desired)
+            if new is not None:
+                if self._desired is None or new["revision"] != self._desired["revision"]:
+                    log.info("desired state revision %d: %d servers", new["revision"],
+                             len(new["servers"]))
+                self._desired = new
+            if self._desired is not None and not self.stop.is_set():
+                self._converge(self._desired)
+            self._failures = 0
+        except CredentialRefused as e:
+            log.warning("the API refused this host's credential (%s); registering "
+                        "again", e.message)
+            self._forget_credential()
+            self._desired = None
+        except ClientError as e:
+            self._failures += 1
+            delay = min(MAX_BACKOFF, 2.0 ** min(self._failures, 5))
+            log.warning("internal API: %s; retrying in %.0f s", e.message, delay)
+            return delay
+        except Exception:  # a bug or a host oddity: the agent must not die of it
+            self._failures += 1
+            delay = min(MAX_BACKOFF, 2.0 ** min(self._failures, 5))
+            log.exception("agent loop failed; retrying in %.0f s", delay)
+            return delay
+        return 0.0
 
     def _fetch(self, desired: contract.Desired | None) -> contract.Desired | None:
         assert self.host_id is not None
@@ -184,7 +194,7 @@ class Agent:
         self.interruptible = True
         try:
             wait = self.cfg.resync_seconds
-            recent = time.monotonic() - BOOT_WINDOW
+            recent = self.clock() - BOOT_WINDOW
             for server_id in [i for i, t in self._acted_at.items() if t < recent]:
                 del self._acted_at[server_id]
             if self._acted_at:
@@ -220,7 +230,7 @@ class Agent:
         for server_id, actions in by_server.items():
             log.info("server %s: %s", server_id, ", ".join(_describe(a) for a in actions))
             self._jobs[server_id] = self._pool.submit(self._act, server_id, actions)
-            self._acted_at[server_id] = time.monotonic()
+            self._acted_at[server_id] = self.clock()
         self._wait_for_volumes(servers, view)
         attached = self.hotplug.attached(statuses.values())
         self._hotplug(servers, statuses, set(by_server), attached)
@@ -229,7 +239,7 @@ class Agent:
     def _wait_for_volumes(self, servers: list[contract.DesiredServer], view: compute.Host) -> None:
         """A server booted from a volume that never comes goes to error after a while."""
         have = {i.id: i for i in view.instances}
-        now = time.monotonic()
+        now = self.clock()
         waiting = {d["id"]: d for d in servers
                    if compute.waiting_for_volume(d, have.get(d["id"]), view.volumes)
                    and not (have.get(d["id"]) and have[d["id"]].error)}
