@@ -1,10 +1,11 @@
 """Devices of running servers: which NICs and volumes QEMU has, and making them the desired ones.
 
-Used by the agent loop (``sausage.agent.loop``): each iteration it asks QEMU which volumes the
-servers have (``attached``), asks ``due`` what a running server's hotplug job must change, runs
-``sync`` for it on a worker thread under the server's lock, and reports the failures
-(``nic_messages``, ``volume_failures``). A failure is tried again after a while (``NIC_RETRY``,
-``VOLUME_RETRY``). The volume reconciler grows volumes in use through ``resize_live``. The QMP
+Used by the compute reconciler (``sausage.agent.compute``): each iteration it asks QEMU which
+volumes the servers have (``attached``), asks the hotplug planner (``plan/hotplug.py``) with what
+is known here (``devices``) whether a running server's devices must change, runs ``sync`` for
+it on a worker thread under the server's lock, and reports the failures (``nic_messages``,
+``volume_failures``). A failure is tried again after a while (``NIC_RETRY``, ``VOLUME_RETRY``):
+the retry times are remembered here and decided on by the planner. The volume reconciler grows volumes in use through ``resize_live``. The QMP
 work itself is in ``drivers/nics.py`` and ``drivers/blockdevs.py``.
 """
 
@@ -16,6 +17,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 
 from sausage.agent.drivers import blockdevs, disks, nics, qemu
+from sausage.agent.plan import hotplug as plan
 
 __all__ = ["Hotplug", "NIC_RETRY", "VOLUME_RETRY"]
 
@@ -67,24 +69,18 @@ class Hotplug:
     def stopped(self, server_id: str) -> None:
         self._plugged.pop(server_id, None)
 
-    # -- deciding ----------------------------------------------------------------------------------
-    def due(self, status: qemu.Status, wanted: tuple[qemu.Nic, ...],
-            disks: tuple[qemu.Disk, ...], attached: list[str] | None
-            ) -> tuple[tuple[qemu.Nic, ...] | None, tuple[qemu.Disk, ...] | None]:
-        """What a hotplug job of a running or paused server must make QEMU have: (NICs or None,
-        volumes or None); (None, None) when nothing."""
-        now = self.clock()
-        sid = status.id
-        nics_due = self._plugged.get(sid) != tuple(n.tap for n in wanted)
-        failed = self._nic_errors.get(sid)
-        if failed is not None and failed[0] > now:
-            nics_due = False
-        disks_due = False
-        # Only a running guest releases a disk (ACPI): a paused one keeps it until resumed.
-        if status.state == "running" and attached is not None \
-                and self._volume_errors.get(sid, (0.0, {}))[0] <= now:
-            disks_due = set(attached) != {disk.volume_id for disk in disks}
-        return (wanted if nics_due else None), (disks if disks_due else None)
+    # -- what the planner is told -------------------------------------------------------------------
+    def devices(self, server_id: str, state: str, attached: list[str] | None) -> plan.Devices:
+        """What is known of a running or paused server's devices (``attached``: the volumes its
+        QEMU said it has), for the hotplug planner (``plan/hotplug.py``)."""
+        plugged = self._plugged.get(server_id)
+        nic_error = self._nic_errors.get(server_id)
+        volume_error = self._volume_errors.get(server_id)
+        return plan.Devices(
+            state=state, plugged=plugged,
+            attached=tuple(attached) if attached is not None else None,
+            nic_retry_at=nic_error[0] if nic_error is not None else None,
+            volume_retry_at=volume_error[0] if volume_error is not None else None)
 
     # -- acting (worker thread) --------------------------------------------------------------------
     def sync(self, server_id: str, wanted: tuple[qemu.Nic, ...] | None,

@@ -63,6 +63,7 @@ class NetworkReconciler:
         self._table = True  # a table of ours may be left from an earlier run: remove it once
         self._filtered: frozenset[str] = frozenset()
         self._links: list[plan.Link] | None = None  # as the last pass left them
+        self.last = Result([], [])  # what the loop's last pass found, for its report
 
     def reconcile(self, desired: contract.Desired, *, force: bool = False) -> Result:
         """Make the data plane match ``desired``; returns the ports up and what failed.
@@ -87,7 +88,20 @@ class NetworkReconciler:
         self._key, self._result = key, result
         if full:
             self._checked_at = now
+        self.last = result
         return result
+
+    def report(self, observed: contract.Observed) -> None:
+        """The report's ``ports_up`` and ``network_errors``: what the last pass found."""
+        observed["ports_up"] = self.last.ports_up
+        observed["network_errors"] = [*self.last.errors]
+
+    def reported(self, accepted: bool) -> None:
+        """Nothing here waits for the API's answer."""
+
+    def busy(self) -> bool:
+        """Never: a pass does its work before it returns."""
+        return False
 
     def _reconcile(self, networks: list[contract.DesiredNetwork],
                    ports: list[contract.DesiredPort],

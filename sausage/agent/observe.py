@@ -1,6 +1,7 @@
 """Observation → the planner's view of the host, and → the report the API receives.
 
-The agent loop calls ``host_view`` with the QEMU driver's statuses before planning, and
+The compute reconciler (``sausage.agent.compute``) calls ``host_view`` with the QEMU driver's
+statuses and the applied counters (``sausage.agent.state``) before planning, and
 ``server_report`` (with ``server_volumes``) for each server it reports. Pure functions except ``capacity`` (reads /proc and
 the state dir's file system) and ``ConsoleTracker`` (remembers what was last sent).
 """
@@ -12,7 +13,7 @@ import pathlib
 import shutil
 from collections.abc import Iterable, Mapping, Sequence
 
-from sausage.agent import config
+from sausage.agent import config, state
 from sausage.agent.drivers import qemu
 from sausage.agent.plan import compute
 from sausage.contract import host as contract
@@ -21,22 +22,23 @@ __all__ = ["host_view", "instance", "server_report", "server_volumes", "capacity
            "ConsoleTracker"]
 
 
-def instance(status: qemu.Status) -> compute.Instance:
-    """One server as the planner sees it. An uncontrollable process counts as an error. A
-    server recorded as booted from a volume has its root disk (the volume is not its own)."""
-    r = status.record
+def instance(status: qemu.Status, applied: state.Applied) -> compute.Instance:
+    """One server as the planner sees it: the driver's status and what the agent applied. An
+    uncontrollable process counts as an error. A server recorded as booted from a volume has
+    its root disk (the volume is not its own)."""
+    r, a = status.record, applied
     return compute.Instance(
         id=status.id, state=status.state, has_disk=status.has_disk or r.root_volume is not None,
         image_id=r.image_id,
-        power_seq=r.power_seq, reboot_seq=r.reboot_seq, rebuild_seq=r.rebuild_seq,
-        resize_seq=r.resize_seq, snapshots_done=frozenset(r.snapshots_done),
-        error=r.error or status.problem,
+        power_seq=a.power_seq, reboot_seq=a.reboot_seq, rebuild_seq=a.rebuild_seq,
+        resize_seq=a.resize_seq, snapshots_done=frozenset(a.snapshots_done),
+        error=a.error or status.problem,
     )
 
 
-def host_view(statuses: Iterable[qemu.Status], cached: frozenset[str],
+def host_view(servers: Iterable[tuple[qemu.Status, state.Applied]], cached: frozenset[str],
               volumes: frozenset[str] = frozenset()) -> compute.Host:
-    return compute.Host(tuple(instance(s) for s in statuses), cached, volumes)
+    return compute.Host(tuple(instance(s, a) for s, a in servers), cached, volumes)
 
 
 def server_volumes(desired: contract.DesiredServer | None, attached: Sequence[str] | None,
@@ -69,22 +71,25 @@ def server_volumes(desired: contract.DesiredServer | None, attached: Sequence[st
 def server_report(server_id: str, status: qemu.Status | None,
                   desired: contract.DesiredServer | None, *, busy: bool,
                   console: str | None, volumes: list[str] | None = None,
-                  volume_errors: Mapping[str, str] | None = None) -> contract.ObservedServer:
+                  volume_errors: Mapping[str, str] | None = None,
+                  applied: state.Applied = state.Applied()) -> contract.ObservedServer:
     """What the API is told about one server.
 
     "building" until a desired server first runs; "error" with the message while an action's
-    failure is unresolved; otherwise the observed power state. ``busy``: the agent is acting on
+    failure is unresolved; otherwise the observed power state. ``applied``: the counters,
+    snapshots and error the agent recorded for it (``sausage.agent.state``). ``busy``: the agent is acting on
     it, so a transient state (stopped during a hard reboot) is not news.
     """
     record = status.record if status is not None else qemu.Record()
     report: contract.ObservedServer = {
-        "id": server_id, "state": "building", "power_seq": record.power_seq,
-        "reboot_seq": record.reboot_seq,
-        "rebuild_seq": record.rebuild_seq, "resize_seq": record.resize_seq,
-        "snapshots_done": list(record.snapshots_done),
+        "id": server_id, "state": "building", "power_seq": applied.power_seq,
+        "reboot_seq": applied.reboot_seq,
+        "rebuild_seq": applied.rebuild_seq, "resize_seq": applied.resize_seq,
+        "snapshots_done": list(applied.snapshots_done),
     }
-    if record.snapshot_errors:
-        report["snapshot_errors"] = {str(seq): message for seq, message in record.snapshot_errors}
+    if applied.snapshot_errors:
+        report["snapshot_errors"] = {str(seq): message
+                                     for seq, message in applied.snapshot_errors}
     if busy:
         report["busy"] = True
     if volumes is not None:
@@ -94,7 +99,7 @@ def server_report(server_id: str, status: qemu.Status | None,
     if status is None:
         report["state"] = "building" if desired is not None else "absent"
         return report
-    error = record.error or status.problem
+    error = applied.error or status.problem
     if error:
         report["state"] = "error"
         report["error"] = error

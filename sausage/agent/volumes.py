@@ -1,14 +1,14 @@
 """The agent's volume reconciler: desired volumes → the host's block-storage backend.
 
 Called by the agent loop (``sausage.agent.loop``) once per iteration, before the servers are
-planned, with the desired document; its answer is the report's ``Observed["volumes"]``. The
-loop also asks it which volumes are complete (``present``, before booting a server from a
+planned, with the desired document; its answer is the report's ``Observed["volumes"]``
+(``report``). The loop also asks it which volumes are complete (``present``, before booting a server from a
 volume) and how QEMU opens one (``attachment``, at boot and hot-plug). Only active when the
 agent holds a backend (``cfg.volume_backend``).
 
 One pass never waits for a copy: it observes the backend (``drivers/storage.py``), plans
-(``plan/volume.py``) and hands each action to a small thread pool — one job per volume at a time
-— then reports what the backend holds now, with the outcome of jobs that have finished: a
+(``plan/volume.py``) and hands each action to a small job runner (``jobs.JobRunner``) — one job
+per volume at a time — then reports what the backend holds now, with the outcome of jobs that have finished: a
 creation, a grow or a snapshot that failed is reported as the volume's ``error`` or in its
 ``snapshot_errors`` (and not retried while the API still asks for it); uploads are reported in
 ``uploads_done`` (failed ones in ``upload_errors`` as well). Which uploads are done and which
@@ -18,7 +18,7 @@ neither uploads twice nor loses a snapshot being deleted from its volume's repor
 
 from __future__ import annotations
 
-import concurrent.futures
+import functools
 import json
 import logging
 import math
@@ -32,6 +32,7 @@ from sausage.agent import config as agent_config
 from sausage.agent.client import Client, ClientError
 from sausage.agent.drivers import backends, images, storage
 from sausage.agent.drivers.errors import DriverError
+from sausage.agent.jobs import JobRunner
 from sausage.agent.plan import volume as plan
 from sausage.contract import host as contract
 
@@ -58,15 +59,12 @@ class VolumeReconciler:
         self.images = images
         self.resize_live = resize_live
         self.live_copy = live_copy  # copies of in-use volumes, made by the QEMU using them
-        self.on_done = on_done
         self.clock = clock
         self.driver: storage.StorageDriver | None = (
             backends.open_driver(cfg) if cfg.volume_backend else None)
         self._state_path = cfg.volumes_dir / STATE_FILE
         self._lock = threading.Lock()
-        self._pool = concurrent.futures.ThreadPoolExecutor(WORKERS,
-                                                           thread_name_prefix="agent-volume")
-        self._jobs: dict[str, concurrent.futures.Future[None]] = {}  # key → its job
+        self._runner = JobRunner(WORKERS, "agent-volume", on_done)  # one job per key
         self._cooling: dict[str, float] = {}  # key → not before (a failed deletion)
         self._create_errors: dict[str, str] = {}
         self._extend_errors: dict[str, tuple[int, str]] = {}  # volume → (size tried, why)
@@ -95,7 +93,7 @@ class VolumeReconciler:
             log.error("volumes: %s", e.message)
             return self._last
         with self._lock:
-            self._jobs = {k: f for k, f in self._jobs.items() if not f.done()}
+            running = self._runner.collect()
             if not self._started:
                 self._started = True
                 try:
@@ -109,7 +107,7 @@ class VolumeReconciler:
             self._forget(ours, {v["id"] for v in volumes}, snapshots)
             now = self.clock()
             self._cooling = {k: t for k, t in self._cooling.items() if t > now}
-            busy = frozenset(self._jobs) | frozenset(self._cooling)
+            busy = running | frozenset(self._cooling)
             failed_creates = frozenset(self._create_errors)
             failed_extends = {k: size for k, (size, _) in self._extend_errors.items()}
             failed_snapshots = frozenset(self._snapshot_errors)
@@ -135,9 +133,7 @@ class VolumeReconciler:
                     log.warning("volume %s: %s", action.volume_id, action.message)
                     self._create_errors[action.volume_id] = action.message
                     continue
-                job = self._pool.submit(self._run, action)
-                for key in action.keys:
-                    self._jobs[key] = job
+                self._runner.submit(action.keys, functools.partial(self._run, action))
             self._last = self._report(complete, snapshots, ours)
         return self._last
 
@@ -163,12 +159,19 @@ class VolumeReconciler:
 
     def busy(self) -> bool:
         """Whether a job runs now."""
+        return bool(self._runner.running())
+
+    def report(self, observed: contract.Observed) -> None:
+        """The report's ``volumes``: what the last pass found."""
         with self._lock:
-            return any(not f.done() for f in self._jobs.values())
+            observed["volumes"] = self._last
+
+    def reported(self, accepted: bool) -> None:
+        """Nothing here waits for the API's answer (uploads are remembered as done)."""
 
     def close(self) -> None:
         """Wait for the running jobs (a copy is not interrupted half-way) and stop."""
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._runner.close()
 
     # -- jobs ----------------------------------------------------------------------------------------
     def _run(self, action: plan.Action) -> None:
@@ -184,9 +187,6 @@ class VolumeReconciler:
         else:
             log.info("%s in %.1f s", what, self.clock() - start)
             self._succeeded(action)
-        finally:
-            if self.on_done is not None:
-                self.on_done()
 
     def _act(self, driver: storage.StorageDriver, action: plan.Action) -> str:
         """Do ``action``; returns the log line that says what was done."""

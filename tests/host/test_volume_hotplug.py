@@ -9,7 +9,6 @@ with nothing left: no QEMU process naming it, no files.
 
 from __future__ import annotations
 
-import dataclasses
 import pathlib
 import re
 import time
@@ -17,6 +16,7 @@ import uuid
 
 
 from sausage.agent import hotplug, observe
+from sausage.agent.plan import hotplug as hotplug_plan
 from sausage.agent.drivers import blockdevs, images, qemu, qmp
 from sausage.contract import host as contract
 from tests.host.conftest import run
@@ -222,15 +222,12 @@ def test_a_hotplug_failure_is_reported_while_qemu_still_differs() -> None:
     assert report["volumes"] == [] and report["volume_errors"] == errors
 
 
-def test_only_a_running_guest_gets_its_volumes_synced(state_dir: pathlib.Path) -> None:
-    plug = hotplug.Hotplug(qemu.QemuDriver(state_dir))
-    disk = qemu.Disk(V1, {"driver": "file", "filename": "/nonexistent"})
-    running = qemu.Status("s1", "running", qemu.Record(), has_disk=True, pid=1)
-    paused = dataclasses.replace(running, state="paused")
-    assert plug.due(running, (), (disk,), [])[1] == (disk,)
-    assert plug.due(running, (), (disk,), [V1])[1] is None
-    assert plug.due(paused, (), (), [V1])[1] is None  # it could not release the disk
-    assert plug.due(running, (), (disk,), None)[1] is None  # QEMU did not answer
+def volumes_due(plug: hotplug.Hotplug, driver: qemu.QemuDriver, sid: str,
+                disks: tuple[qemu.Disk, ...]) -> bool:
+    """Whether the agent would give the running server a volume hotplug job now."""
+    attached = blockdevs.attached(driver.dir(sid) / "qmp.sock")
+    devices = plug.devices(sid, driver.observe(sid).state, attached)
+    return hotplug_plan.due((), [d.volume_id for d in disks], devices, time.monotonic()).volumes
 
 
 def test_a_guest_that_ignores_the_eject_is_asked_again_before_the_detach_fails(
@@ -248,8 +245,7 @@ def test_a_guest_that_ignores_the_eject_is_asked_again_before_the_detach_fails(
     plug = hotplug.Hotplug(driver, unplug_timeout=0.5, detach_patience=2.0)
     plug.sync(sid, None, (root,))
     assert plug.volume_failures(sid) == {}  # still waiting for the guest, not failed
-    wait_until(lambda: plug.due(driver.observe(sid), (), (root,),
-                                blockdevs.attached(sock))[1] is not None,
+    wait_until(lambda: volumes_due(plug, driver, sid, (root,)),
                "the detach asked again within seconds")
     time.sleep(2.0)
     plug.sync(sid, None, (root,))

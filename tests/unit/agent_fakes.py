@@ -64,6 +64,7 @@ class Vm:
     disk: bool = False
     nics: list[str] = dataclasses.field(default_factory=list)  # taps QEMU has
     volumes: list[str] = dataclasses.field(default_factory=list)
+    document: dict[str, Any] = dataclasses.field(default_factory=dict)  # an older record.json
 
 
 class FakeImages:
@@ -149,10 +150,15 @@ class FakeHost:
         vm = self.vms.get(server_id)
         return vm.record if vm is not None else qemu.Record()
 
+    def document(self, server_id: str) -> dict[str, Any]:
+        vm = self.vms.get(server_id)
+        return dict(vm.document) if vm is not None else {}
+
     def update(self, server_id: str, **changes: Any) -> qemu.Record:
         with self.lock(server_id):
             vm = self._vm(server_id)
             vm.record = dataclasses.replace(vm.record, **changes)
+            vm.document = dataclasses.asdict(vm.record)  # as the driver writes record.json
             return vm.record
 
     @contextlib.contextmanager
@@ -377,9 +383,17 @@ class FakeClock:
 class FakeNetwork:
     """The network reconciler, with nothing to wire (these tests have no networks)."""
 
-    def reconcile(self, desired: contract.Desired) -> Any:
-        from sausage.agent import network
-        return network.Result([], [])
+    def reconcile(self, desired: contract.Desired) -> None:
+        pass
+
+    def report(self, observed: contract.Observed) -> None:
+        observed["ports_up"], observed["network_errors"] = [], []
+
+    def reported(self, accepted: bool) -> None:
+        pass
+
+    def busy(self) -> bool:
+        return False
 
     def close(self) -> None:
         pass
@@ -428,14 +442,14 @@ class Harness:
     def wait_idle(self, timeout: float = 5) -> None:
         """Until the agent's jobs in flight have ended."""
         deadline = time.monotonic() + timeout
-        while any(not job.done() for job in self.agent._jobs.values()):
+        while self.agent.compute.runner.running():
             if time.monotonic() > deadline:
                 raise AssertionError("the agent's jobs did not end")
             time.sleep(0.005)
 
     def close(self) -> None:
         self.agent.stop.set()
-        self.agent._pool.shutdown(wait=False, cancel_futures=True)
+        self.agent.compute.runner._pool.shutdown(wait=False, cancel_futures=True)
 
 
 def server(sid: str = "s1", **changes: Any) -> contract.DesiredServer:

@@ -8,9 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from sausage.agent import loop
-from sausage.agent.drivers import qmp
-from tests.unit.agent_fakes import FakeQmp, Harness, Killed, server
+from sausage.agent import compute, loop
+from sausage.agent.drivers import qemu, qmp
+from tests.unit.agent_fakes import HOST_ID, FakeQmp, Harness, Killed, Vm, server
 
 
 @pytest.fixture
@@ -195,7 +195,7 @@ def test_a_server_whose_root_volume_never_comes_goes_to_error_after_the_wait(h: 
     h.api.want(server(image=None, root_gb=0, volumes=[volume]))
     h.settle()
     assert h.api.last("s1")["state"] == "building"
-    h.clock.advance(loop.ROOT_VOLUME_WAIT - 1)
+    h.clock.advance(compute.ROOT_VOLUME_WAIT - 1)
     h.settle()
     assert h.api.last("s1")["state"] == "building"
     h.clock.advance(2)
@@ -209,3 +209,20 @@ def test_a_server_whose_root_volume_never_comes_goes_to_error_after_the_wait(h: 
 
 def test_killed_is_not_an_exception_the_agent_could_swallow() -> None:
     assert not issubclass(Killed, Exception)
+
+
+# -- upgrade -------------------------------------------------------------------------------------------
+
+def test_an_upgraded_agent_does_not_redo_what_the_old_one_recorded_in_the_drivers_record(
+        h: Harness) -> None:
+    h.api.want(server(reboot_seq=2, rebuild_seq=1))
+    vm = h.host.vms["s1"] = Vm(state="running", pid=42, disk=True, nics=[])
+    h.host.dir("s1").mkdir(parents=True)
+    vm.record = qemu.Record(host_id=HOST_ID, image_id="img-1", intent="running", started=True)
+    vm.document = {"host_id": HOST_ID, "power_seq": 1, "reboot_seq": 2, "rebuild_seq": 1,
+                   "resize_seq": 0, "snapshots_done": [], "snapshot_errors": [], "error": None}
+    h.settle()
+    assert h.host.calls == []
+    s1 = h.api.last("s1")
+    assert (s1["state"], s1["power_seq"], s1["reboot_seq"], s1["rebuild_seq"]) == \
+        ("running", 1, 2, 1)

@@ -10,7 +10,8 @@ Called by the agent loop for each planned action (``sausage.agent.loop``) and fo
     qmp.sock      the QMP socket
     serial.log    the guest's serial console (appended across restarts)
     qemu.log      QEMU's own messages (why it refused to start)
-    record.json   the agent's bookkeeping: applied counters, what it last did to the power
+    record.json   the driver's bookkeeping: image, root volume, what it last did to the power,
+                  the last start's size (the agent's applied counters: ``sausage.agent.state``)
     .lock         flock'd while an action runs, so two agents never act on one server
 
 QEMU daemonizes into its own session, so VMs survive an agent restart; observation finds them
@@ -93,21 +94,14 @@ class Boot:
 
 @dataclasses.dataclass(frozen=True)
 class Record:
-    """The agent's bookkeeping for one server, kept in ``record.json`` across agent restarts."""
+    """The driver's bookkeeping for one server, kept in ``record.json`` across agent restarts."""
 
     host_id: str | None = None  # the host registration the server was created under
     image_id: str | None = None
     root_gb: int = 0
     root_volume: str | None = None  # booted from this volume: no disk.qcow2 of its own
-    power_seq: int = 0  # the applied counters (see sausage.contract.host)
-    reboot_seq: int = 0
-    rebuild_seq: int = 0
-    resize_seq: int = 0
-    snapshots_done: tuple[int, ...] = ()
-    snapshot_errors: tuple[tuple[int, str], ...] = ()
     intent: HostState = "stopped"  # the power state the agent last put it in
     started: bool = False  # started at least once (until then it is "building")
-    error: str | None = None
     vcpus: int | None = None  # of the last start
     memory_mb: int | None = None
     log_offset: int = 0  # serial log size at the last start: the ready marker counts after it
@@ -119,11 +113,7 @@ class Record:
     def from_json(cls, text: str) -> Record:
         data = json.loads(text)
         known = {f.name for f in dataclasses.fields(cls)}
-        data = {k: v for k, v in data.items() if k in known}
-        data["snapshots_done"] = tuple(data.get("snapshots_done", ()))
-        data["snapshot_errors"] = tuple((int(s), str(m)) for s, m in
-                                        data.get("snapshot_errors", ()))
-        return cls(**data)
+        return cls(**{k: v for k, v in data.items() if k in known})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -213,6 +203,16 @@ class QemuDriver:
         except (ValueError, TypeError) as e:
             log.warning("server %s: unreadable record.json (%s); starting afresh", server_id, e)
             return Record()
+
+    def document(self, server_id: str) -> dict[str, Any]:
+        """``record.json`` as stored ({} when there is none or it is unreadable). Agents before
+        the agent's own store (``sausage.agent.state``) kept the applied counters in it; the
+        store takes them from here once."""
+        try:
+            data = json.loads((self.dir(server_id) / "record.json").read_text())
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
 
     def update(self, server_id: str, **changes: Any) -> Record:
         """Change fields of the record (written atomically); returns the new record."""
