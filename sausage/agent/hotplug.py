@@ -5,8 +5,9 @@ volumes the servers have (``attached``), asks the hotplug planner (``plan/hotplu
 is known here (``devices``) whether a running server's devices must change, runs ``sync`` for
 it on a worker thread under the server's lock, and reports the failures (``nic_messages``,
 ``volume_failures``). A failure is tried again after a while (``NIC_RETRY``, ``VOLUME_RETRY``):
-the retry times are remembered here and decided on by the planner. The volume reconciler grows volumes in use through ``resize_live``. The QMP
-work itself is in ``drivers/nics.py`` and ``drivers/blockdevs.py``.
+the retry times are remembered here and decided on by the planner. The volume reconciler grows
+volumes in use through ``resize_live``. The QMP work itself is in ``drivers/nics.py`` and
+``drivers/blockdevs.py``.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ class Hotplug:
     def stopped(self, server_id: str) -> None:
         self._plugged.pop(server_id, None)
 
-    # -- what the planner is told -------------------------------------------------------------------
+    # -- what the planner is told ------------------------------------------------------------------
     def devices(self, server_id: str, state: str, attached: list[str] | None) -> plan.Devices:
         """What is known of a running or paused server's devices (``attached``: the volumes its
         QEMU said it has), for the hotplug planner (``plan/hotplug.py``)."""

@@ -2,8 +2,9 @@
 
 The compute reconciler (``sausage.agent.compute``) calls ``host_view`` with the QEMU driver's
 statuses and the applied counters (``sausage.agent.state``) before planning, and
-``server_report`` (with ``server_volumes``) for each server it reports. Pure functions except ``capacity`` (reads /proc and
-the state dir's file system) and ``ConsoleTracker`` (remembers what was last sent).
+``server_report`` (with ``server_volumes``) for each server it reports. Pure functions except
+``capacity`` (reads /proc and the state dir's file system) and ``ConsoleTracker`` (remembers
+what was last sent).
 """
 
 from __future__ import annotations
@@ -77,8 +78,8 @@ def server_report(server_id: str, status: qemu.Status | None,
 
     "building" until a desired server first runs; "error" with the message while an action's
     failure is unresolved; otherwise the observed power state. ``applied``: the counters,
-    snapshots and error the agent recorded for it (``sausage.agent.state``). ``busy``: the agent is acting on
-    it, so a transient state (stopped during a hard reboot) is not news.
+    snapshots and error the agent recorded for it (``sausage.agent.state``). ``busy``: the
+    agent is acting on it, so a transient state (stopped during a hard reboot) is not news.
     """
     record = status.record if status is not None else qemu.Record()
     report: contract.ObservedServer = {

@@ -2,18 +2,19 @@
 
 Called by the agent loop (``sausage.agent.loop``) once per iteration, before the servers are
 planned, with the desired document; its answer is the report's ``Observed["volumes"]``
-(``report``). The loop also asks it which volumes are complete (``present``, before booting a server from a
-volume) and how QEMU opens one (``attachment``, at boot and hot-plug). Only active when the
-agent holds a backend (``cfg.volume_backend``).
+(``report``). The loop also asks it which volumes are complete (``present``, before booting a
+server from a volume) and how QEMU opens one (``attachment``, at boot and hot-plug). Only
+active when the agent holds a backend (``cfg.volume_backend``).
 
 One pass never waits for a copy: it observes the backend (``drivers/storage.py``), plans
 (``plan/volume.py``) and hands each action to a small job runner (``jobs.JobRunner``) — one job
-per volume at a time — then reports what the backend holds now, with the outcome of jobs that have finished: a
-creation, a grow or a snapshot that failed is reported as the volume's ``error`` or in its
-``snapshot_errors`` (and not retried while the API still asks for it); uploads are reported in
-``uploads_done`` (failed ones in ``upload_errors`` as well). Which uploads are done and which
-volume each snapshot belongs to are kept in ``<volumes dir>/volumes.json``, so a restarted agent
-neither uploads twice nor loses a snapshot being deleted from its volume's report.
+per volume at a time — then reports what the backend holds now, with the outcome of jobs that
+have finished: a creation, a grow or a snapshot that failed is reported as the volume's
+``error`` or in its ``snapshot_errors`` (and not retried while the API still asks for it);
+uploads are reported in ``uploads_done`` (failed ones in ``upload_errors`` as well). Which
+uploads are done and which volume each snapshot belongs to are kept in
+``<volumes dir>/volumes.json``, so a restarted agent neither uploads twice nor loses a snapshot
+being deleted from its volume's report.
 """
 
 from __future__ import annotations

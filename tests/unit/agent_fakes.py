@@ -449,7 +449,7 @@ class Harness:
 
     def close(self) -> None:
         self.agent.stop.set()
-        self.agent.compute.runner._pool.shutdown(wait=False, cancel_futures=True)
+        self.agent.compute.runner.close()
 
 
 def server(sid: str = "s1", **changes: Any) -> contract.DesiredServer:

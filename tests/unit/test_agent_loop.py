@@ -22,7 +22,7 @@ def h(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Harne
     harness.close()
 
 
-# -- (a) the agent restarts in the middle of an operation ------------------------------------------
+# -- (a) the agent restarts in the middle of an operation -----------------------------------------
 
 def test_an_agent_killed_right_after_starting_a_server_does_not_start_it_twice(h: Harness) -> None:
     h.api.want(server())
@@ -67,7 +67,7 @@ def test_a_restarted_agent_does_not_redo_a_reboot_it_had_recorded(h: Harness) ->
     assert h.api.last("s1")["reboot_seq"] == 1
 
 
-# -- (b) a lost report -------------------------------------------------------------------------------
+# -- (b) a lost report ----------------------------------------------------------------------------
 
 def test_a_report_the_api_did_not_take_is_sent_again_with_nothing_missing(h: Harness) -> None:
     h.api.want(server())
@@ -85,7 +85,7 @@ def test_a_report_the_api_did_not_take_is_sent_again_with_nothing_missing(h: Har
     assert "console_tail" not in h.iterate()["servers"][0]  # type: ignore[index]
 
 
-# -- (c) the same desired document twice ---------------------------------------------------------------
+# -- (c) the same desired document twice ----------------------------------------------------------
 
 def test_the_same_desired_state_again_changes_nothing_on_the_host(h: Harness) -> None:
     h.api.want(server(), server("s2", power="stopped"))
@@ -100,7 +100,7 @@ def test_the_same_desired_state_again_changes_nothing_on_the_host(h: Harness) ->
     assert not any(s.get("busy") for s in again["servers"])
 
 
-# -- (d) driver errors ---------------------------------------------------------------------------------
+# -- (d) driver errors ----------------------------------------------------------------------------
 
 def test_a_destroy_that_fails_is_tried_again_on_the_next_iteration(h: Harness) -> None:
     h.api.want(server())
@@ -152,7 +152,7 @@ def test_a_failed_snapshot_is_the_snapshots_fault_not_the_servers(h: Harness) ->
     assert h.api.uploads == ["/internal/v1/images/y/file"]
 
 
-# -- (e) a change while a server is being acted on -----------------------------------------------------
+# -- (e) a change while a server is being acted on ------------------------------------------------
 
 def test_a_new_wish_for_a_server_being_started_waits_for_the_start_to_end(h: Harness) -> None:
     h.api.want(server())
@@ -187,7 +187,7 @@ def test_other_servers_are_acted_on_while_one_is_busy(h: Harness) -> None:
     assert h.api.last("s1")["state"] == "running"
 
 
-# -- time ------------------------------------------------------------------------------------------------
+# -- time -----------------------------------------------------------------------------------------
 
 def test_a_server_whose_root_volume_never_comes_goes_to_error_after_the_wait(h: Harness) -> None:
     volume = {"volume_id": "v1", "backend": "file", "connection": {}, "serial": "v1",
@@ -211,7 +211,7 @@ def test_killed_is_not_an_exception_the_agent_could_swallow() -> None:
     assert not issubclass(Killed, Exception)
 
 
-# -- upgrade -------------------------------------------------------------------------------------------
+# -- upgrade --------------------------------------------------------------------------------------
 
 def test_an_upgraded_agent_does_not_redo_what_the_old_one_recorded_in_the_drivers_record(
         h: Harness) -> None:
