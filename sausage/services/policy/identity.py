@@ -1,60 +1,21 @@
-"""Policy: which context may do which action, enforced inside the service layer.
-
-Rules are plain functions of (context, target attributes). ``enforce`` raises Forbidden with
-Keystone's wording; list queries use ``scope_project`` so other projects' rows are never loaded.
-"""
+"""Keystone's rules (``identity:*``): admins manage, users see and keep their own things."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
+from sausage.services.policy.rules import (Check, Rule, Wording, admin, any_of, authenticated,
+                                           domain_reader, in_project, owner, owner_writer, rule)
 
-from sausage import errors
-from sausage.services.context import Context
+__all__ = ["WORDING", "RULES"]
 
-__all__ = ["enforce", "allowed", "RULES"]
+WORDING = Wording("You are not authorized to perform the requested action: {action}.")
 
-Target = Mapping[str, Any]
-Rule = Callable[[Context, Target], bool]
-
-
-def admin(ctx: Context, _t: Target) -> bool:
-    return ctx.is_admin
-
-
-def owner(ctx: Context, t: Target) -> bool:
-    return bool(ctx.user_id) and t.get("user_id") == ctx.user_id
-
-
-def owner_writer(ctx: Context, t: Target) -> bool:
-    """The user themselves, holding at least ``member`` (a reader writes nothing)."""
-    return owner(ctx, t) and ctx.has_role("member")
-
-
-def project_reader(ctx: Context, t: Target) -> bool:
-    return ctx.project_id is not None and t.get("project_id") == ctx.project_id
-
-
-def domain_reader(ctx: Context, t: Target) -> bool:
-    domain = t.get("domain_id")
-    return domain is not None and domain in (ctx.domain_id, ctx.project_domain_id)
-
-
-def authenticated(ctx: Context, _t: Target) -> bool:
-    return bool(ctx.user_id) or ctx.is_admin
-
-
-def any_of(*rules: Rule) -> Rule:
-    return lambda ctx, t: any(rule(ctx, t) for rule in rules)
-
-
-RULES: dict[str, Rule] = {
+_CHECKS: dict[str, Check] = {
     "identity:get_domain": any_of(admin, domain_reader),
     "identity:list_domains": admin,
     "identity:create_domain": admin,
     "identity:update_domain": admin,
     "identity:delete_domain": admin,
-    "identity:get_project": any_of(admin, project_reader),
+    "identity:get_project": any_of(admin, in_project),
     "identity:list_projects": admin,
     "identity:list_user_projects": any_of(admin, owner),
     "identity:create_project": admin,
@@ -108,17 +69,4 @@ RULES: dict[str, Rule] = {
     "identity:revoke_token": any_of(admin, owner),
 }
 
-
-def allowed(ctx: Context, action: str, target: Target | None = None) -> bool:
-    rule = RULES.get(action)
-    if rule is None:
-        raise KeyError(f"no policy rule for {action}")
-    return rule(ctx, target or {})
-
-
-def enforce(ctx: Context, action: str, target: Target | None = None) -> None:
-    """Raise Forbidden unless ``ctx`` may do ``action`` on ``target``."""
-    if not allowed(ctx, action, target):
-        raise errors.Forbidden(
-            f"You are not authorized to perform the requested action: {action}."
-        )
+RULES: dict[str, Rule] = {action: rule(check) for action, check in _CHECKS.items()}
