@@ -22,10 +22,10 @@ from sqlalchemy.orm import Session
 
 from sausage import errors
 from sausage.db.models import network as nm
-from sausage.services import quota_lock
+from sausage.services import policy, quota_lock
 from sausage.services.context import Context
 from sausage.services.hosts import changes
-from sausage.services.network import networks, policy, ports, query, quotas, routers
+from sausage.services.network import networks, ports, query, quotas, routers
 from sausage.services.network import standard
 
 __all__ = ["View", "OWNER", "COLUMNS", "find", "show", "list_floatingips", "create", "update",
@@ -60,7 +60,7 @@ def _bad(message: str) -> errors.BadRequest:
 def find(s: Session, ctx: Context, fip_id: str) -> nm.FloatingIP:
     """The floating IP if it is the caller's project's (any for admin); NotFound else."""
     row = s.get(nm.FloatingIP, fip_id)
-    if row is None or not policy.may_read(ctx, row.project_id):
+    if row is None or not policy.allowed(ctx, "get_floatingip", {"project_id": row.project_id}):
         raise _missing(fip_id)
     return row
 
@@ -129,7 +129,8 @@ def _associate(s: Session, ctx: Context, fip: nm.FloatingIP, port_id: str,
                fixed_ip: str | None) -> list[str]:
     """Point ``fip`` at ``port_id``'s fixed IP; the networks touched."""
     port = ports.find(s, ctx, port_id)
-    if not ctx.is_admin and port.project_id != fip.project_id:
+    if not policy.allowed(ctx, "update_floatingip:port_id",
+                          {"project_id": fip.project_id, "port_project_id": port.project_id}):
         raise ports.not_found(port_id)
     if port.device_owner.startswith("network:"):
         raise _bad(f"Port {port.id} has owner {port.device_owner} and therefore cannot be "
@@ -201,13 +202,13 @@ def create(s: Session, ctx: Context, values: Mapping[str, Any], project_id: str 
     """Allocate a floating IP on ``floating_network_id`` (associated at once when ``port_id``
     is given). NotFound for an unknown network; BadRequest for a non-external one; Conflict
     when the requested address is taken."""
-    project = policy.creating(ctx, project_id, "create_floatingip")
+    project = query.creating(ctx, project_id, "create_floatingip")
     network = networks.find(s, ctx, values["floating_network_id"])
     if not network.external:
         raise _bad(f"Network {network.id} is not a valid external network")
-    if values.get("floating_ip_address") is not None and not ctx.is_admin:
+    if values.get("floating_ip_address") is not None:
         # Neutron's default policy lets only admins pick the address.
-        raise policy.denied("create_floatingip:floating_ip_address")
+        policy.enforce(ctx, "create_floatingip:floating_ip_address")
     spec = _address_spec(s, network, values)
     quotas.check(s, project, "floatingip")
     fip_id = str(uuid.uuid4())
@@ -237,7 +238,7 @@ def update(s: Session, ctx: Context, fip_id: str, values: Mapping[str, Any]) -> 
     """Associate (``port_id``, optionally ``fixed_ip_address``), disassociate (``port_id``
     null) or describe a floating IP."""
     row = find(s, ctx, fip_id)
-    policy.enforce_write(ctx, row.project_id, "update_floatingip")
+    policy.enforce(ctx, "update_floatingip", {"project_id": row.project_id})
     touched = [row.floating_network_id]
     if "port_id" in values:
         if values["port_id"]:
@@ -260,7 +261,7 @@ def update(s: Session, ctx: Context, fip_id: str, values: Mapping[str, Any]) -> 
 def delete(s: Session, ctx: Context, fip_id: str) -> None:
     """Release the floating IP and its port."""
     row = find(s, ctx, fip_id)
-    policy.enforce_write(ctx, row.project_id, "delete_floatingip")
+    policy.enforce(ctx, "delete_floatingip", {"project_id": row.project_id})
     touched = [row.floating_network_id] + _disassociate(s, row)
     port = s.get(nm.Port, row.floating_port_id)
     standard.drop_tags(s, [row.id])

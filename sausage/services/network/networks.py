@@ -17,9 +17,10 @@ from sqlalchemy.orm import Session
 
 from sausage import errors
 from sausage.db.models import network as nm
+from sausage.services import policy
 from sausage.services.context import Context
 from sausage.services.hosts import changes
-from sausage.services.network import policy, query, quotas, segments, standard
+from sausage.services.network import query, quotas, segments, standard
 from sausage.services.network.port_rows import delete_port_row
 
 __all__ = ["View", "get_network", "find", "show", "list_networks", "create", "update",
@@ -61,7 +62,8 @@ def visible(ctx: Context) -> Any:
 def find(s: Session, ctx: Context, network_id: str) -> nm.Network:
     """The network if ``ctx`` may see it; NotFound otherwise."""
     row = s.get(nm.Network, network_id)
-    if row is None or not policy.may_read(ctx, row.project_id, row.shared or row.external):
+    if row is None or not policy.allowed(ctx, "get_network", {
+            "project_id": row.project_id, "public": row.shared or row.external}):
         raise not_found(network_id)
     return row
 
@@ -162,17 +164,17 @@ def create(s: Session, ctx: Context, values: Mapping[str, Any],
     ``shared``, ``router:external`` and ``is_default`` need admin (403)."""
     project = project_id or ctx.project_id or ""
     if project != ctx.project_id:
-        policy.enforce_admin(ctx, "create_network:project_id")
-    policy.enforce_write(ctx, project, "create_network")
+        policy.enforce(ctx, "create_network:project_id")
+    policy.enforce(ctx, "create_network", {"project_id": project})
     for key in ("provider:network_type", "provider:physical_network",
                 "provider:segmentation_id"):
         if key in values:
-            policy.enforce_admin(ctx, f"create_network:{key.replace(':', ':')}")
+            policy.enforce(ctx, f"create_network:{key.replace(':', ':')}")
     for key, rule in (("shared", "create_network:shared"),
                       ("router:external", "create_network:router:external"),
                       ("is_default", "create_network:is_default")):
         if values.get(key):
-            policy.enforce_admin(ctx, rule)
+            policy.enforce(ctx, rule)
     _zones(values)
     external = bool(values.get("router:external", False))
     provider = _provider(s, values, external)
@@ -200,19 +202,19 @@ def create(s: Session, ctx: Context, values: Mapping[str, Any],
 
 def update(s: Session, ctx: Context, network_id: str, values: Mapping[str, Any]) -> nm.Network:
     row = find(s, ctx, network_id)
-    policy.enforce_write(ctx, row.project_id, "update_network")
+    policy.enforce(ctx, "update_network", {"project_id": row.project_id})
     for key, column in (("provider:network_type", "network_type"),
                         ("provider:physical_network", "physical_network"),
                         ("provider:segmentation_id", "segmentation_id")):
         if key in values:
-            policy.enforce_admin(ctx, f"update_network:{key}")
+            policy.enforce(ctx, f"update_network:{key}")
             if values[key] != getattr(row, column):
                 raise errors.BadRequest("Invalid input for operation: Plugin does not support "
                                         "updating provider attributes.", kind="InvalidInput")
     for key in ("shared", "router:external", "is_default"):
         if key in values and values[key] != getattr(
                 row, {"router:external": "external"}.get(key, key)):
-            policy.enforce_admin(ctx, f"update_network:{key}")
+            policy.enforce(ctx, f"update_network:{key}")
     if values.get("shared") is False and row.shared:
         others = s.scalars(select(nm.Port.id).where(
             nm.Port.network_id == row.id, nm.Port.project_id != row.project_id,
@@ -242,7 +244,7 @@ def delete(s: Session, ctx: Context, network_id: str) -> None:
     """Delete the network with its subnets and DHCP port. Conflict ``NetworkInUse`` while any
     other port is on it."""
     row = find(s, ctx, network_id)
-    policy.enforce_write(ctx, row.project_id, "delete_network")
+    policy.enforce(ctx, "delete_network", {"project_id": row.project_id})
     busy = s.scalars(select(nm.Port.id).where(
         nm.Port.network_id == row.id,
         nm.Port.device_owner.not_in(GOES_WITH_NETWORK))).first()

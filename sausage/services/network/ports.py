@@ -22,9 +22,10 @@ from sqlalchemy.orm import Session
 
 from sausage import errors
 from sausage.db.models import network as nm
+from sausage.services import policy
 from sausage.services.context import Context
 from sausage.services.hosts import changes
-from sausage.services.network import default_group, ipam, networks, policy, query
+from sausage.services.network import default_group, ipam, networks, query
 from sausage.services.network import quotas, standard
 from sausage.services.network.port_rows import delete_port_row
 
@@ -336,10 +337,10 @@ def find(s: Session, ctx: Context, port_id: str) -> nm.Port:
     port = s.get(nm.Port, port_id)
     if port is None:
         raise not_found(port_id)
-    if not policy.may_read(ctx, port.project_id):
-        net = s.get(nm.Network, port.network_id)
-        if net is None or not policy.owns(ctx, net.project_id):
-            raise not_found(port_id)
+    net = s.get(nm.Network, port.network_id)
+    if not policy.allowed(ctx, "get_port", {
+            "project_id": port.project_id, "network_project_id": net.project_id if net else None}):
+        raise not_found(port_id)
     return port
 
 
@@ -390,23 +391,21 @@ def list_ports(s: Session, ctx: Context, q: query.ListQuery) -> View:
 
 def _check_create(s: Session, ctx: Context, network: nm.Network, values: Mapping[str, Any],
                   project: str) -> None:
-    net_owner = ctx.is_admin or policy.owns(ctx, network.project_id)
+    on_network = {"network_project_id": network.project_id, "public": network.shared}
     if project != ctx.project_id:
-        policy.enforce_admin(ctx, "create_port:project_id")
-    policy.enforce_write(ctx, project, "create_port")
-    if not net_owner:
-        if network.external and not network.shared:
-            raise policy.denied("create_port:network:external")
-        if values.get("mac_address"):
-            raise policy.denied("create_port:mac_address")
-        if any(isinstance(f, Mapping) and "ip_address" in f
-               for f in values.get("fixed_ips") or []):
-            raise policy.denied("create_port:fixed_ips:ip_address")
-        if str(values.get("device_owner", "")).startswith("network:"):
-            raise policy.denied("create_port:device_owner")
+        policy.enforce(ctx, "create_port:project_id")
+    policy.enforce(ctx, "create_port", {"project_id": project})
+    if network.external:
+        policy.enforce(ctx, "create_port:network:external", on_network)
+    if values.get("mac_address"):
+        policy.enforce(ctx, "create_port:mac_address", on_network)
+    if any(isinstance(f, Mapping) and "ip_address" in f for f in values.get("fixed_ips") or []):
+        policy.enforce(ctx, "create_port:fixed_ips:ip_address", on_network)
+    if str(values.get("device_owner", "")).startswith("network:"):
+        policy.enforce(ctx, "create_port:device_owner", on_network)
     for key in ("binding:host_id", "binding:profile"):
         if values.get(key):
-            policy.enforce_admin(ctx, f"create_port:{key}")
+            policy.enforce(ctx, f"create_port:{key}")
 
 
 def create(s: Session, ctx: Context, values: Mapping[str, Any],
@@ -466,18 +465,17 @@ def _refix(s: Session, port: nm.Port, wanted: Sequence[Mapping[str, str]]) -> No
 
 def update(s: Session, ctx: Context, port_id: str, values: Mapping[str, Any]) -> nm.Port:
     port = find(s, ctx, port_id)
-    policy.enforce_write(ctx, port.project_id, "update_port")
+    policy.enforce(ctx, "update_port", {"project_id": port.project_id})
     network = s.get(nm.Network, port.network_id)
-    net_owner = ctx.is_admin or (network is not None and policy.owns(ctx, network.project_id))
     for key in ("binding:host_id", "binding:profile"):
         if key in values:
-            policy.enforce_admin(ctx, f"update_port:{key}")
+            policy.enforce(ctx, f"update_port:{key}")
     if (values.get("binding:host_id") or "") != port.binding_host_id and \
             "binding:host_id" in values:
         # The host the port leaves must hear of it too: bump while it is still bound there.
         changes.changed(s, networks=[port.network_id])
     if "mac_address" in values and values["mac_address"] != port.mac_address:
-        policy.enforce_admin(ctx, "update_port:mac_address")
+        policy.enforce(ctx, "update_port:mac_address")
         if port.binding_host_id:
             raise errors.Conflict(f"Unable to complete operation on port {port.id}: it is "
                                   "bound, so its MAC address cannot change.",
@@ -490,9 +488,9 @@ def update(s: Session, ctx: Context, port_id: str, values: Mapping[str, Any]) ->
             raise errors.Conflict(f"The mac address {values['mac_address']} is in use.",
                                   kind="MacAddressInUse") from e
     if "fixed_ips" in values:
-        if not net_owner and any(isinstance(f, Mapping) and "ip_address" in f
-                                 for f in values["fixed_ips"] or []):
-            raise policy.denied("update_port:fixed_ips:ip_address")
+        if any(isinstance(f, Mapping) and "ip_address" in f for f in values["fixed_ips"] or []):
+            policy.enforce(ctx, "update_port:fixed_ips:ip_address",
+                           {"network_project_id": network.project_id if network else None})
         _refix(s, port, values["fixed_ips"] or [])
     security = values.get("port_security_enabled", port.port_security_enabled)
     groups = security_groups_of(s, [port.id])[port.id]
@@ -530,7 +528,7 @@ def update(s: Session, ctx: Context, port_id: str, values: Mapping[str, Any]) ->
 
 def delete(s: Session, ctx: Context, port_id: str) -> None:
     port = find(s, ctx, port_id)
-    policy.enforce_write(ctx, port.project_id, "delete_port")
+    policy.enforce(ctx, "delete_port", {"project_id": port.project_id})
     if port.device_owner in L3_OWNERS:
         raise errors.Conflict(f"Port {port.id} cannot be deleted directly via the port API: "
                               f"has device owner {port.device_owner}.", kind="L3PortInUse")

@@ -8,6 +8,7 @@ rows' tags loaded in one extra query (no N+1).
 Filters name API attributes; ``columns`` maps the ones whose column differs (``tenant_id`` →
 ``project_id``, ``router:external`` → ``external``); attributes with no column are ignored, as
 Neutron ignores filters it cannot apply. Repeated values of one filter match any of them.
+``creating`` names the project a new resource goes to.
 """
 
 from __future__ import annotations
@@ -25,10 +26,11 @@ from sqlalchemy.orm import Session
 from sausage import errors
 from sausage.db.models import network as nm
 from sausage.db.session import storable
+from sausage.services import policy
 from sausage.services.context import Context
 
 __all__ = ["ListQuery", "Found", "found_of", "run", "where", "owned_or", "tags_of", "convert",
-           "visible_project", "count"]
+           "creating", "count"]
 
 R = TypeVar("R")
 
@@ -115,8 +117,15 @@ def owned_or(model: Any, ctx: Context, *public: ColumnElement[bool]) -> ColumnEl
     return or_(mine, *public)
 
 
-def visible_project(ctx: Context, project_id: str) -> bool:
-    return ctx.is_admin or (ctx.project_id is not None and ctx.project_id == project_id)
+def creating(ctx: Context, project_id: str | None, action: str) -> str:
+    """The project a new resource goes to: ``project_id`` or the caller's (BadRequest when
+    neither is known), which ``ctx`` must be allowed to ``action`` in (Forbidden)."""
+    project = project_id or ctx.project_id
+    if not project:
+        raise errors.BadRequest("Invalid input for operation: a project_id is required.",
+                                kind="InvalidInput")
+    policy.enforce(ctx, action, {"project_id": project})
+    return project
 
 
 def _column(model: Any, columns: Mapping[str, Any], name: str) -> Any:

@@ -15,9 +15,8 @@ from sqlalchemy.orm import Session
 
 from sausage import errors
 from sausage.db.models import network as nm
-from sausage.services import quota_lock
+from sausage.services import policy, quota_lock
 from sausage.services.context import Context
-from sausage.services.network import policy
 
 __all__ = ["DEFAULTS", "check", "limits", "usage", "update", "reset", "list_overridden"]
 
@@ -68,8 +67,7 @@ def check(s: Session, project_id: str, resource: str, delta: int = 1) -> None:
 
 
 def _target(ctx: Context, project_id: str) -> None:
-    if not ctx.is_admin and not policy.owns(ctx, project_id):
-        raise policy.denied("get_quota")
+    policy.enforce(ctx, "get_quota", {"project_id": project_id})
 
 
 def show(s: Session, ctx: Context, project_id: str) -> dict[str, int]:
@@ -101,7 +99,7 @@ def list_overridden(s: Session, ctx: Context) -> list[tuple[str, dict[str, int]]
 def update(s: Session, ctx: Context, project_id: str, values: Mapping[str, Any]
            ) -> dict[str, int]:
     """Set limits (admin only). BadRequest for an unknown resource or a limit below -1."""
-    policy.enforce_admin(ctx, "update_quota")
+    policy.enforce(ctx, "update_quota")
     for resource, limit in values.items():
         if resource not in DEFAULTS:
             raise errors.BadRequest(f"Unrecognized attribute(s) '{resource}'",
@@ -127,7 +125,7 @@ def update(s: Session, ctx: Context, project_id: str, values: Mapping[str, Any]
 
 
 def reset(s: Session, ctx: Context, project_id: str) -> None:
-    policy.enforce_admin(ctx, "delete_quota")
+    policy.enforce(ctx, "delete_quota")
     for row in s.scalars(select(nm.NetworkQuota).where(
             nm.NetworkQuota.project_id == project_id)):
         s.delete(row)

@@ -22,9 +22,10 @@ from sqlalchemy.orm import Session
 
 from sausage import errors
 from sausage.db.models import network as nm
+from sausage.services import policy
 from sausage.services.context import Context
 from sausage.services.hosts import changes
-from sausage.services.network import networks, policy, ports, query, quotas, standard
+from sausage.services.network import networks, ports, query, quotas, standard
 
 __all__ = [
     "View", "Gateway", "INTERFACE", "GATEWAY", "MAX_ROUTES", "find", "show", "list_routers",
@@ -66,14 +67,14 @@ def find(s: Session, ctx: Context, router_id: str, lock: bool = False) -> nm.Rou
     ``lock`` holds its row until the transaction ends, so that concurrent interface and route
     changes of one router check overlaps and nexthops one after the other."""
     row = s.get(nm.Router, router_id, with_for_update=lock or None)
-    if row is None or not policy.may_read(ctx, row.project_id):
+    if row is None or not policy.allowed(ctx, "get_router", {"project_id": row.project_id}):
         raise _missing(router_id)
     return row
 
 
 def _writable(s: Session, ctx: Context, router_id: str, action: str) -> nm.Router:
     row = find(s, ctx, router_id, lock=True)
-    policy.enforce_write(ctx, row.project_id, action)
+    policy.enforce(ctx, action, {"project_id": row.project_id})
     return row
 
 
@@ -131,8 +132,7 @@ def list_routers(s: Session, ctx: Context, q: query.ListQuery) -> View:
 def _check_flags(ctx: Context, values: Mapping[str, Any]) -> None:
     for key in ("distributed", "ha"):
         if key in values and values[key] is not None:
-            if not ctx.is_admin:
-                raise policy.denied(f"create_router:{key}")
+            policy.enforce(ctx, f"create_router:{key}")
             if values[key]:
                 raise _bad(f"{'Distributed' if key == 'distributed' else 'HA'} routers are "
                            "not supported")
@@ -162,8 +162,8 @@ def _gateway_info(ctx: Context, info: Any) -> dict[str, Any] | None:
         raise errors.BadRequest(f"Invalid input for external_gateway_info. Reason: "
                                 f"'{info['network_id']}' is not a valid UUID.", kind="InvalidInput")
     for key in ("enable_snat", "external_fixed_ips"):
-        if key in info and not ctx.is_admin:
-            raise policy.denied(f"update_router:external_gateway_info:{key}")
+        if key in info:
+            policy.enforce(ctx, f"update_router:external_gateway_info:{key}")
     if "enable_snat" in info and not isinstance(info["enable_snat"], bool):
         raise errors.BadRequest(f"Invalid input for enable_snat. Reason: "
                                 f"'{info['enable_snat']}' is not a boolean.", kind="InvalidInput")
@@ -289,7 +289,7 @@ def create(s: Session, ctx: Context, values: Mapping[str, Any], project_id: str 
            ) -> View:
     """A router in ``project_id`` (default: the caller's), with a gateway when asked. NotFound
     for an unknown (or invisible) gateway network, BadRequest for a non-external one."""
-    project = policy.creating(ctx, project_id, "create_router")
+    project = query.creating(ctx, project_id, "create_router")
     _check_flags(ctx, values)
     info = _gateway_info(ctx, values.get("external_gateway_info"))
     quotas.check(s, project, "router")
@@ -357,7 +357,7 @@ def _subnet(s: Session, ctx: Context, subnet_id: Any) -> nm.Subnet:
     if subnet is not None:
         net = s.get(nm.Network, subnet.network_id)
         public = net is not None and (net.shared or net.external)
-        if policy.may_read(ctx, subnet.project_id, public):
+        if policy.allowed(ctx, "get_subnet", {"project_id": subnet.project_id, "public": public}):
             return subnet
     raise errors.NotFound(f"Subnet {subnet_id} could not be found.", kind="SubnetNotFound")
 
@@ -421,7 +421,7 @@ def add_interface(s: Session, ctx: Context, router_id: str, values: Mapping[str,
         raise _bad("Cannot specify both subnet-id and port-id")
     if port_id:
         port = ports.find(s, ctx, str(port_id))
-        policy.enforce_write(ctx, port.project_id, "add_router_interface")
+        policy.enforce(ctx, "add_router_interface", {"project_id": port.project_id})
         if port.device_id or port.device_owner:
             raise errors.Conflict(f"Unable to complete operation on port {port.id} for network "
                                   f"{port.network_id}. Port already has an attached device "

@@ -23,9 +23,10 @@ from sqlalchemy.orm import Session
 
 from sausage import errors
 from sausage.db.models import network as nm
+from sausage.services import policy
 from sausage.services.context import Context
 from sausage.services.hosts import changes
-from sausage.services.network import default_group, policy, query, quotas, standard
+from sausage.services.network import default_group, query, quotas, standard
 
 __all__ = [
     "Groups", "Rules", "list_groups", "show_group", "create_group", "update_group",
@@ -85,7 +86,8 @@ def _visible(ctx: Context) -> Any:
 def find_group(s: Session, ctx: Context, group_id: str) -> nm.SecurityGroup:
     """The group if ``ctx`` may see it; NotFound ``SecurityGroupNotFound`` otherwise."""
     row = s.get(nm.SecurityGroup, group_id) if isinstance(group_id, str) else None
-    if row is None or not policy.may_read(ctx, row.project_id, row.shared):
+    if row is None or not policy.allowed(ctx, "get_security_group",
+                                         {"project_id": row.project_id, "public": row.shared}):
         raise _group_missing(str(group_id))
     return row
 
@@ -128,7 +130,7 @@ def show_group(s: Session, ctx: Context, group_id: str) -> Groups:
 
 def _writable(s: Session, ctx: Context, group_id: str, action: str) -> nm.SecurityGroup:
     row = find_group(s, ctx, group_id)
-    policy.enforce_write(ctx, row.project_id, action)
+    policy.enforce(ctx, action, {"project_id": row.project_id})
     return row
 
 
@@ -141,7 +143,7 @@ def create_group(s: Session, ctx: Context, values: Mapping[str, Any],
                  project_id: str | None = None) -> Groups:
     """A new group in ``project_id`` (default: the caller's) with Neutron's two egress rules.
     Conflict for a second ``default`` group; Forbidden for a reader or another project."""
-    project = policy.creating(ctx, project_id, "create_security_group")
+    project = query.creating(ctx, project_id, "create_security_group")
     default_group.ensure_default(s, project)
     if values.get("name") == "default":
         raise _default_exists()
@@ -197,7 +199,7 @@ def delete_group(s: Session, ctx: Context, group_id: str) -> None:
     Conflict while a port uses it, and for the default group unless the caller is admin
     (project cleanup, as Tempest does)."""
     row = _writable(s, ctx, group_id, "delete_security_group")
-    if _defaults(s, [row.id]) and not ctx.is_admin:
+    if _defaults(s, [row.id]) and not policy.allowed(ctx, "delete_security_group:default"):
         raise errors.Conflict("Removing default security group not allowed.",
                               kind="SecurityGroupCannotRemoveDefault")
     if _in_use(s, row.id):
@@ -233,8 +235,10 @@ def _find_rule(s: Session, ctx: Context, rule_id: str) -> nm.SecurityGroupRule:
     if row is None:
         raise _rule_missing(rule_id)
     group = s.get(nm.SecurityGroup, row.security_group_id)
-    if group is None or not (policy.may_read(ctx, row.project_id)
-                             or policy.may_read(ctx, group.project_id, group.shared)):
+    if group is None or not (
+            policy.allowed(ctx, "get_security_group_rule", {"project_id": row.project_id})
+            or policy.allowed(ctx, "get_security_group",
+                              {"project_id": group.project_id, "public": group.shared})):
         raise _rule_missing(rule_id)
     return row
 
@@ -248,8 +252,8 @@ def update_rule(s: Session, ctx: Context, rule_id: str, values: Mapping[str, Any
     """Describe a rule: its ``description`` is the only attribute a rule may change."""
     row = _find_rule(s, ctx, rule_id)
     group = s.get(nm.SecurityGroup, row.security_group_id)
-    policy.enforce_write(ctx, group.project_id if group else row.project_id,
-                         "update_security_group_rule")
+    policy.enforce(ctx, "update_security_group_rule",
+                   {"project_id": group.project_id if group else row.project_id})
     if "description" in values:
         row.description = values["description"]
     standard.touch(row)
@@ -260,8 +264,8 @@ def update_rule(s: Session, ctx: Context, rule_id: str, values: Mapping[str, Any
 def delete_rule(s: Session, ctx: Context, rule_id: str) -> None:
     row = _find_rule(s, ctx, rule_id)
     group = s.get(nm.SecurityGroup, row.security_group_id)
-    policy.enforce_write(ctx, group.project_id if group else row.project_id,
-                         "delete_security_group_rule")
+    policy.enforce(ctx, "delete_security_group_rule",
+                   {"project_id": group.project_id if group else row.project_id})
     s.delete(row)
     s.flush()
     changes.changed(s, everywhere=True)
@@ -397,7 +401,7 @@ def _rule(s: Session, ctx: Context, values: Mapping[str, Any]) -> nm.SecurityGro
     protocol = _protocol(values.get("protocol"))
     low, high = _port(values.get("port_range_min")), _port(values.get("port_range_max"))
     group = find_group(s, ctx, values["security_group_id"])
-    policy.enforce_write(ctx, group.project_id, "create_security_group_rule")
+    policy.enforce(ctx, "create_security_group_rule", {"project_id": group.project_id})
     if protocol in _IPV6_ONLY and ethertype == "IPv4":
         raise _bad(f"Invalid ethertype {ethertype} for protocol {protocol}.",
                    "SecurityGroupEthertypeConflictWithProtocol")

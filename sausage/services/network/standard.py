@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 from sausage import errors
 from sausage.db.models import network as nm
 from sausage.db.models.base import utcnow
+from sausage.services import policy
 from sausage.services.context import Context
-from sausage.services.network import policy
 
 __all__ = ["touch", "set_tags", "drop_tags", "get_tags", "replace_tags", "add_tag",
            "remove_tag", "remove_all", "has_tag", "KINDS", "MAX_TAG"]
@@ -88,11 +88,12 @@ def _find(s: Session, ctx: Context, collection: str, resource_id: str, write: bo
         raise errors.NotFound("The resource could not be found.")
     model, resource_type, missing = KINDS[collection]
     row = s.get(model, resource_id)
-    if row is None or not policy.may_read(ctx, row.project_id, _public(s, row)):
+    if row is None or not policy.allowed(ctx, f"get_{resource_type}", {
+            "project_id": row.project_id, "public": _public(s, row)}):
         raise errors.NotFound(f"{resource_type.replace('_', ' ').title().replace(' ', '')} "
                               f"{resource_id} could not be found.", kind=missing)
     if write:
-        policy.enforce_write(ctx, row.project_id, f"update_{resource_type}:tags")
+        policy.enforce(ctx, f"update_{resource_type}:tags", {"project_id": row.project_id})
     return row, resource_type
 
 

@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 
 from sausage import errors
 from sausage.db.models import network as nm
+from sausage.services import policy
 from sausage.services.context import Context
-from sausage.services.network import policy, query, quotas, standard
+from sausage.services.network import query, quotas, standard
 
 __all__ = ["View", "view_of", "find", "show", "list_pools", "create", "update", "delete", "carve",
            "default_pool", "check_inside"]
@@ -40,7 +41,8 @@ def not_found(pool_id: str) -> errors.NotFound:
 
 def find(s: Session, ctx: Context, pool_id: str) -> nm.SubnetPool:
     row = s.get(nm.SubnetPool, pool_id)
-    if row is None or not policy.may_read(ctx, row.project_id, row.shared):
+    if row is None or not policy.allowed(ctx, "get_subnetpool",
+                                         {"project_id": row.project_id, "public": row.shared}):
         raise not_found(pool_id)
     return row
 
@@ -95,12 +97,12 @@ def create(s: Session, ctx: Context, values: Mapping[str, Any],
            project_id: str | None = None) -> nm.SubnetPool:
     project = project_id or ctx.project_id or ""
     if project != ctx.project_id:
-        policy.enforce_admin(ctx, "create_subnetpool:project_id")
-    policy.enforce_write(ctx, project, "create_subnetpool")
+        policy.enforce(ctx, "create_subnetpool:project_id")
+    policy.enforce(ctx, "create_subnetpool", {"project_id": project})
     if values.get("shared"):
-        policy.enforce_admin(ctx, "create_subnetpool:shared")
+        policy.enforce(ctx, "create_subnetpool:shared")
     if values.get("is_default"):
-        policy.enforce_admin(ctx, "create_subnetpool:is_default")
+        policy.enforce(ctx, "create_subnetpool:is_default")
     if values.get("address_scope_id"):
         raise errors.NotFound(f"Address scope {values['address_scope_id']} could not be found.",
                               kind="AddressScopeNotFound")
@@ -135,9 +137,9 @@ def _one_default(s: Session, version: int, except_id: str | None) -> None:
 def update(s: Session, ctx: Context, pool_id: str, values: Mapping[str, Any]
            ) -> nm.SubnetPool:
     row = find(s, ctx, pool_id)
-    policy.enforce_write(ctx, row.project_id, "update_subnetpool")
+    policy.enforce(ctx, "update_subnetpool", {"project_id": row.project_id})
     if "is_default" in values and values["is_default"] != row.is_default:
-        policy.enforce_admin(ctx, "update_subnetpool:is_default")
+        policy.enforce(ctx, "update_subnetpool:is_default")
         if values["is_default"]:
             _one_default(s, row.ip_version, row.id)
     if "shared" in values and values["shared"] != row.shared:
@@ -163,7 +165,7 @@ def update(s: Session, ctx: Context, pool_id: str, values: Mapping[str, Any]
 
 def delete(s: Session, ctx: Context, pool_id: str) -> None:
     row = find(s, ctx, pool_id)
-    policy.enforce_write(ctx, row.project_id, "delete_subnetpool")
+    policy.enforce(ctx, "delete_subnetpool", {"project_id": row.project_id})
     if s.scalars(select(nm.Subnet.id).where(nm.Subnet.subnetpool_id == row.id)).first():
         raise errors.Conflict(f"Unable to delete subnet pool: Subnet pool {row.id} has "
                               "allocated subnets.", kind="SubnetPoolInUse")

@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session
 
 from sausage import errors
 from sausage.db.models import network as nm
+from sausage.services import policy
 from sausage.services.context import Context
 from sausage.services.hosts import changes
-from sausage.services.network import ipam, networks, policy, ports, query, quotas
+from sausage.services.network import ipam, networks, ports, query, quotas
 from sausage.services.network import standard, subnetpools
 
 __all__ = ["View", "view_of", "find", "show", "list_subnets", "create", "update", "delete"]
@@ -51,10 +52,12 @@ def find(s: Session, ctx: Context, subnet_id: str) -> nm.Subnet:
     row = s.get(nm.Subnet, subnet_id)
     if row is None:
         raise not_found(subnet_id)
-    if not policy.may_read(ctx, row.project_id):
-        net = s.get(nm.Network, row.network_id)
-        if net is None or not (net.shared or net.external or policy.owns(ctx, net.project_id)):
-            raise not_found(subnet_id)
+    net = s.get(nm.Network, row.network_id)
+    if not policy.allowed(ctx, "get_subnet", {
+            "project_id": row.project_id,
+            "public": net is not None and (net.shared or net.external),
+            "network_project_id": net.project_id if net else None}):
+        raise not_found(subnet_id)
     return row
 
 
@@ -197,10 +200,9 @@ def create(s: Session, ctx: Context, values: Mapping[str, Any],
     network = networks.find(s, ctx, values["network_id"])
     project = project_id or ctx.project_id or ""
     if project != ctx.project_id:
-        policy.enforce_admin(ctx, "create_subnet:project_id")
-    policy.enforce_write(ctx, project, "create_subnet")
-    if not ctx.is_admin and not policy.owns(ctx, network.project_id):
-        raise policy.denied("create_subnet")
+        policy.enforce(ctx, "create_subnet:project_id")
+    policy.enforce(ctx, "create_subnet",
+                   {"project_id": project, "network_project_id": network.project_id})
     version = values.get("ip_version")
     pool = _pool_for(s, ctx, values, version)
     if pool is not None:
@@ -250,7 +252,7 @@ def create(s: Session, ctx: Context, values: Mapping[str, Any],
 
 def update(s: Session, ctx: Context, subnet_id: str, values: Mapping[str, Any]) -> nm.Subnet:
     row = find(s, ctx, subnet_id)
-    policy.enforce_write(ctx, row.project_id, "update_subnet")
+    policy.enforce(ctx, "update_subnet", {"project_id": row.project_id})
     net = ipaddress.ip_network(row.cidr)
     for key in ("ipv6_ra_mode", "ipv6_address_mode"):
         if key in values and values[key] != getattr(row, key):
@@ -301,7 +303,7 @@ def delete(s: Session, ctx: Context, subnet_id: str) -> None:
     """Delete the subnet (and the DHCP port's address on it). Conflict ``SubnetInUse`` while
     another port has an address on it."""
     row = find(s, ctx, subnet_id)
-    policy.enforce_write(ctx, row.project_id, "delete_subnet")
+    policy.enforce(ctx, "delete_subnet", {"project_id": row.project_id})
     # Addresses a SLAAC subnet gave ports automatically go with it (as in Neutron); only
     # router interfaces on it block the delete then.
     slaac = ipam.is_slaac(row)

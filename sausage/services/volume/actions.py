@@ -17,10 +17,11 @@ from sqlalchemy.orm import Session
 from sausage import errors
 from sausage.db.models import volume as vm
 from sausage.db.models.base import utcnow
+from sausage.services import policy
 from sausage.services.context import Context
 from sausage.services.hosts import changes
 from sausage.services.image import images
-from sausage.services.volume import attachments, policy, quotas
+from sausage.services.volume import attachments, quotas
 from sausage.services.volume import volumes as svc
 
 __all__ = ["extend", "set_bootable", "set_readonly", "upload_image", "reset_status",
@@ -113,7 +114,7 @@ def upload_image(s: Session, ctx: Context, volume_id: str, values: Mapping[str, 
 
 def reset_status(s: Session, ctx: Context, volume_id: str, values: Mapping[str, Any]) -> None:
     """os-reset_status (admin): set ``status`` and/or ``attach_status`` as given."""
-    policy.enforce_admin(ctx, "volume_extension:volume_admin_actions:reset_status")
+    policy.enforce(ctx, "volume_extension:volume_admin_actions:reset_status")
     row = svc.get(s, ctx, volume_id)
     status, attach = values.get("status"), values.get("attach_status")
     if status is None and attach is None and values.get("migration_status") is None:
@@ -136,7 +137,7 @@ def reset_status(s: Session, ctx: Context, volume_id: str, values: Mapping[str, 
 
 def force_detach(s: Session, ctx: Context, volume_id: str, attachment_id: str | None) -> None:
     """os-force_detach (admin): the attachments service ends the attachment."""
-    policy.enforce_admin(ctx, "volume_extension:volume_admin_actions:force_detach")
+    policy.enforce(ctx, "volume_extension:volume_admin_actions:force_detach")
     row = svc.get(s, ctx, volume_id)
     attachments.force_detach(s, ctx, row, attachment_id)
 

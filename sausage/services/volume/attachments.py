@@ -34,9 +34,10 @@ from sausage.contract import host as contract
 from sausage.db.models import compute as cm
 from sausage.db.models import volume as vm
 from sausage.db.models.base import utcnow
+from sausage.services import policy
 from sausage.services.context import Context
 from sausage.services.hosts import changes
-from sausage.services.volume import policy, volumes
+from sausage.services.volume import volumes
 
 __all__ = ["attach", "detach", "force_detach", "server_volumes", "waiting_servers",
            "fold_servers", "release_server", "of_servers", "of_volumes", "bootable_root",
@@ -52,7 +53,7 @@ _DEVICE = re.compile(r"^(/dev/)?(x?[vsh]d)([a-z]+)$")
 
 def visible_volume(s: Session, ctx: Context, volume_id: str) -> vm.Volume:
     row = s.get(vm.Volume, volume_id)
-    if row is None or not policy.visible(ctx, row.project_id):
+    if row is None or not policy.allowed(ctx, "volume:get", {"project_id": row.project_id}):
         raise errors.NotFound(f"Volume {volume_id} could not be found.")
     return row
 
@@ -220,7 +221,7 @@ def force_detach(s: Session, ctx: Context, volume: vm.Volume,
                  attachment_id: str | None) -> None:
     """os-force_detach (admin): drop the volume's attachment rows (or the one given) at once;
     the servers' hosts unplug it at their next look."""
-    policy.enforce_admin(ctx, "volume_extension:volume_admin_actions:force_detach")
+    policy.enforce(ctx, "volume_extension:volume_admin_actions:force_detach")
     query = select(vm.VolumeAttachment).where(vm.VolumeAttachment.volume_id == volume.id)
     if attachment_id:
         query = query.where(vm.VolumeAttachment.id == attachment_id)

@@ -17,17 +17,18 @@ from sausage import errors
 from sausage.db.models import compute as cm
 from sausage.db.models import volume as vm
 from sausage.db.models.base import utcnow
+from sausage.services import policy
 from sausage.services.context import Context
 from sausage.services.hosts import changes
 from sausage.services.volume import attachments as a
-from sausage.services.volume import policy
 
 __all__ = ["get", "listing", "create", "update", "complete", "remove"]
 
 
 def get(s: Session, ctx: Context, attachment_id: str) -> vm.VolumeAttachment:
     row = s.get(vm.VolumeAttachment, attachment_id)
-    if row is None or not policy.visible(ctx, row.project_id):
+    if row is None or not policy.allowed(
+            ctx, "volume:attachment_get", {"project_id": row.project_id}):
         raise errors.NotFound(f"Volume attachment could not be found with filter: "
                               f"attachment_id = {attachment_id}.")
     return row
@@ -47,7 +48,8 @@ def listing(s: Session, ctx: Context, filters: Mapping[str, str]) -> list[vm.Vol
             query = query.where(column == filters[name])
     if "marker" in filters:
         marker = s.get(vm.VolumeAttachment, filters["marker"])
-        if marker is None or not policy.visible(ctx, marker.project_id):
+        if marker is None or not policy.allowed(
+                ctx, "volume:attachment_get", {"project_id": marker.project_id}):
             raise errors.NotFound(f"Marker {filters['marker']} could not be found.")
         query = query.where(
             (vm.VolumeAttachment.created_at < marker.created_at)
@@ -76,7 +78,7 @@ def create(s: Session, ctx: Context, volume_id: str, instance_uuid: str | None,
            connector: dict[str, Any] | None, mode: str | None = None) -> vm.VolumeAttachment:
     """POST /attachments: reserve the volume (no connector) or start attaching it."""
     volume = a.visible_volume(s, ctx, volume_id)
-    policy.enforce_write(ctx, volume.project_id, "volume:attachment_create")
+    policy.enforce(ctx, "volume:attachment_create", {"project_id": volume.project_id})
     if instance_uuid is not None and s.scalars(select(vm.VolumeAttachment.id).where(
             vm.VolumeAttachment.volume_id == volume_id,
             vm.VolumeAttachment.instance_uuid == instance_uuid)).first():
@@ -113,7 +115,7 @@ def update(s: Session, ctx: Context, attachment_id: str,
            connector: dict[str, Any]) -> vm.VolumeAttachment:
     """PUT /attachments/{id}: the connector is known; the volume is being attached."""
     row = get(s, ctx, attachment_id)
-    policy.enforce_write(ctx, row.project_id, "volume:attachment_update")
+    policy.enforce(ctx, "volume:attachment_update", {"project_id": row.project_id})
     if row.attach_status not in ("reserved", "attaching", "attached"):
         raise errors.BadRequest(f"Invalid volume attachment: attachment {attachment_id} is "
                                 f"{row.attach_status}.")
@@ -132,7 +134,7 @@ def update(s: Session, ctx: Context, attachment_id: str,
 def complete(s: Session, ctx: Context, attachment_id: str) -> None:
     """os-complete (3.44): the attachment is in use."""
     row = get(s, ctx, attachment_id)
-    policy.enforce_write(ctx, row.project_id, "volume:attachment_complete")
+    policy.enforce(ctx, "volume:attachment_complete", {"project_id": row.project_id})
     now = utcnow()
     row.attach_status, row.attach_time, row.updated_at = "attached", row.attach_time or now, now
     volume = s.get(vm.Volume, row.volume_id)
@@ -144,7 +146,7 @@ def remove(s: Session, ctx: Context, attachment_id: str) -> list[vm.VolumeAttach
     """DELETE /attachments/{id}: the volume's remaining attachments. A row plugged into a
     server of ours is unplugged by its host first (``detaching``)."""
     row = get(s, ctx, attachment_id)
-    policy.enforce_write(ctx, row.project_id, "volume:attachment_delete")
+    policy.enforce(ctx, "volume:attachment_delete", {"project_id": row.project_id})
     volume_id = row.volume_id
     srv = _server_of(s, row.instance_uuid)
     if srv is not None and srv.host_id and row.attach_status in a.PLUGGED:

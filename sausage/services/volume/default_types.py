@@ -15,8 +15,9 @@ from sausage import errors
 from sausage.db.models import identity as im
 from sausage.db.models import volume as vm
 from sausage.db.models.base import utcnow
+from sausage.services import policy
 from sausage.services.context import Context
-from sausage.services.volume import policy, types
+from sausage.services.volume import types
 
 __all__ = ["put", "get", "listing", "unset"]
 
@@ -29,7 +30,7 @@ def _project(s: Session, project_id: str) -> None:
 def put(s: Session, ctx: Context, project_id: str, name_or_id: str) -> vm.VolumeDefaultType:
     """Make the type (name or id) ``project_id``'s default. Forbidden unless admin, NotFound
     for an unknown project, BadRequest for an unknown type (as Cinder answers)."""
-    policy.enforce_admin(ctx, "volume_extension:default_set_or_update")
+    policy.enforce(ctx, "volume_extension:default_set_or_update")
     _project(s, project_id)
     try:
         vtype = types.resolve(s, ctx, name_or_id)
@@ -46,7 +47,7 @@ def put(s: Session, ctx: Context, project_id: str, name_or_id: str) -> vm.Volume
 
 
 def get(s: Session, ctx: Context, project_id: str) -> vm.VolumeDefaultType:
-    policy.enforce_admin(ctx, "volume_extension:default_get")
+    policy.enforce(ctx, "volume_extension:default_get")
     _project(s, project_id)
     row = s.get(vm.VolumeDefaultType, project_id)
     if row is None:
@@ -55,7 +56,7 @@ def get(s: Session, ctx: Context, project_id: str) -> vm.VolumeDefaultType:
 
 
 def listing(s: Session, ctx: Context) -> list[vm.VolumeDefaultType]:
-    policy.enforce_admin(ctx, "volume_extension:default_get_all")
+    policy.enforce(ctx, "volume_extension:default_get_all")
     return list(s.scalars(select(vm.VolumeDefaultType)
                           .order_by(vm.VolumeDefaultType.project_id)))
 
@@ -63,6 +64,6 @@ def listing(s: Session, ctx: Context) -> list[vm.VolumeDefaultType]:
 def unset(s: Session, ctx: Context, project_id: str) -> None:
     """Forget the project's default (nothing to forget is fine, as in Cinder; so is a project
     that no longer exists)."""
-    policy.enforce_admin(ctx, "volume_extension:default_unset")
+    policy.enforce(ctx, "volume_extension:default_unset")
     s.execute(delete(vm.VolumeDefaultType).where(vm.VolumeDefaultType.project_id == project_id))
     s.flush()

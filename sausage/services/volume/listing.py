@@ -19,9 +19,10 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from sausage import errors
 from sausage.db.models import volume as vm
+from sausage.services import policy
 from sausage.services import keyset
 from sausage.services.context import Context
-from sausage.services.volume import policy, types, volumes
+from sausage.services.volume import types, volumes
 
 __all__ = ["list_volumes", "count", "summary", "time_comparisons", "consumes_quota",
            "SORT_KEYS", "MAX_LIMIT"]
@@ -167,7 +168,8 @@ def list_volumes(s: Session, ctx: Context, filters: Mapping[str, str]
     offset = _int(filters, "offset")
     if filters.get("marker"):
         marker = s.get(vm.Volume, filters["marker"])
-        if marker is None or not policy.visible(ctx, marker.project_id):
+        if marker is None or not policy.allowed(
+                ctx, "volume:get", {"project_id": marker.project_id}):
             raise errors.NotFound(f"Marker {filters['marker']} could not be found.")
         query = query.where(_after(marker, order))
     for key, direction in order:

@@ -23,9 +23,9 @@ from sqlalchemy.orm import Session
 
 from sausage import errors
 from sausage.db.models import volume as vm
-from sausage.services import quota_lock
+from sausage.services import policy, quota_lock
 from sausage.services.context import Context
-from sausage.services.volume import policy, types
+from sausage.services.volume import types
 
 __all__ = ["DEFAULTS", "PER_TYPE", "defaults", "limits", "usage", "check", "check_volume_size",
            "show", "update", "reset"]
@@ -145,8 +145,7 @@ def show(s: Session, ctx: Context, project_id: str, *, with_usage: bool = False
          ) -> dict[str, Any]:
     """The project's quota set: limits, or {limit, in_use, reserved, allocated} per key.
     Admins read any project; others only their own (403)."""
-    if not ctx.is_admin and ctx.project_id != project_id:
-        raise policy.denied("volume_extension:quotas:show")
+    policy.enforce(ctx, "volume_extension:quotas:show", {"project_id": project_id})
     allowed = limits(s, project_id)
     if not with_usage:
         return dict(allowed)
@@ -175,7 +174,7 @@ def update(s: Session, ctx: Context, project_id: str, values: Mapping[str, Any]
            ) -> dict[str, int]:
     """Set some of a project's limits (admin). Unknown keys, values below -1 and limits
     below what the project already uses are 400 and nothing is written. Returns the limits."""
-    policy.enforce_admin(ctx, "volume_extension:quotas:update")
+    policy.enforce(ctx, "volume_extension:quotas:update")
     if not project_id or len(project_id) > 255:
         raise errors.BadRequest("quota_set_name has a length outside 1-255.")
     if not values:
@@ -206,5 +205,5 @@ def update(s: Session, ctx: Context, project_id: str, values: Mapping[str, Any]
 
 def reset(s: Session, ctx: Context, project_id: str) -> None:
     """Forget a project's overrides: its limits are the defaults again (admin)."""
-    policy.enforce_admin(ctx, "volume_extension:quotas:delete")
+    policy.enforce(ctx, "volume_extension:quotas:delete")
     s.execute(delete(vm.VolumeQuota).where(vm.VolumeQuota.project_id == project_id))

@@ -22,9 +22,10 @@ from sqlalchemy.sql.elements import ColumnElement
 from sausage import errors
 from sausage.db.models import volume as vm
 from sausage.db.models.base import utcnow
+from sausage.services import policy
 from sausage.services.context import Context
 from sausage.services.hosts import changes
-from sausage.services.volume import policy, quotas, volumes
+from sausage.services.volume import quotas, volumes
 from sausage.services.volume.types import dict_filter, parse_bool
 
 __all__ = ["SnapshotView", "get", "create", "listing", "count", "views", "update",
@@ -58,14 +59,15 @@ def _not_found(snapshot_id: str) -> errors.NotFound:
 def get(s: Session, ctx: Context, snapshot_id: str) -> vm.VolumeSnapshot:
     """The snapshot, if ``ctx`` may see it; NotFound (Cinder's message) otherwise."""
     row = s.get(vm.VolumeSnapshot, snapshot_id) if snapshot_id else None
-    if row is None or not policy.visible(ctx, row.project_id):
+    if row is None or not policy.allowed(
+            ctx, "volume:get_snapshot", {"project_id": row.project_id}):
         raise _not_found(snapshot_id)
     return row
 
 
 def _for_change(s: Session, ctx: Context, snapshot_id: str, action: str) -> vm.VolumeSnapshot:
     row = get(s, ctx, snapshot_id)
-    policy.enforce_write(ctx, row.project_id, action)
+    policy.enforce(ctx, action, {"project_id": row.project_id})
     return row
 
 
@@ -120,7 +122,7 @@ def create(s: Session, ctx: Context, values: Mapping[str, Any]) -> vm.VolumeSnap
     meta = check_metadata(values.get("metadata"))
     force = parse_bool(values["force"], "force") if values.get("force") is not None else False
     volume = volumes.get(s, ctx, volume_id)
-    policy.enforce_write(ctx, volume.project_id, "volume:create_snapshot")
+    policy.enforce(ctx, "volume:create_snapshot", {"project_id": volume.project_id})
     valid = ("available", "in-use") if force else ("available",)
     if volume.status not in valid:
         raise errors.BadRequest(f"Invalid volume: Volume {volume.id} status must be "
@@ -230,7 +232,8 @@ def listing(s: Session, ctx: Context, filters: Mapping[str, str]
     order = _sort(filters)
     if filters.get("marker"):
         marker = s.get(vm.VolumeSnapshot, filters["marker"])
-        if marker is None or not policy.visible(ctx, marker.project_id):
+        if marker is None or not policy.allowed(
+                ctx, "volume:get_snapshot", {"project_id": marker.project_id}):
             raise errors.NotFound(f"Marker {filters['marker']} could not be found.")
         query = query.where(_after(marker, order))
     query = query.order_by(*[_column(k).desc() if d else _column(k).asc() for k, d in order])
@@ -329,7 +332,7 @@ def delete_snapshot(s: Session, ctx: Context, snapshot_id: str) -> None:
 def force_delete(s: Session, ctx: Context, snapshot_id: str) -> None:
     """os-force_delete (admin): delete whatever the status."""
     row = get(s, ctx, snapshot_id)
-    policy.enforce_admin(ctx, "volume_extension:snapshot_admin_actions:force_delete")
+    policy.enforce(ctx, "volume_extension:snapshot_admin_actions:force_delete")
     if row.status == "deleting":
         return
     _refuse_while_cloned(s, row)
@@ -339,7 +342,7 @@ def force_delete(s: Session, ctx: Context, snapshot_id: str) -> None:
 def reset_status(s: Session, ctx: Context, snapshot_id: str, status: Any) -> None:
     """os-reset_status (admin): set the status the database shows; the data is untouched."""
     row = get(s, ctx, snapshot_id)
-    policy.enforce_admin(ctx, "volume_extension:snapshot_admin_actions:reset_status")
+    policy.enforce(ctx, "volume_extension:snapshot_admin_actions:reset_status")
     if not isinstance(status, str) or status.lower() not in RESETTABLE:
         raise errors.BadRequest(f"Invalid input for field/attribute status. Value: {status}. "
                                 f"It must be one of {', '.join(RESETTABLE)}.")

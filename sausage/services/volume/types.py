@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 from sausage import errors
 from sausage.db.models import volume as vm
 from sausage.db.models.base import utcnow
+from sausage.services import policy
 from sausage.services.context import Context
-from sausage.services.volume import policy
 
 __all__ = ["DEFAULT_TYPE", "default_type", "project_default", "resolve", "get", "listing",
            "create", "update", "delete_type", "extra_specs", "set_extra_specs",
@@ -194,7 +194,7 @@ def _name_taken(s: Session, name: str, but: str | None = None) -> bool:
 
 def create(s: Session, ctx: Context, body: Mapping[str, Any]) -> vm.VolumeType:
     """A new type (admin). 409 when the name is taken; 400 for bad fields."""
-    policy.enforce_admin(ctx, "volume_extension:types_manage")
+    policy.enforce(ctx, "volume_extension:types_manage")
     unknown = set(body) - {"name", "description", "extra_specs",
                            "os-volume-type-access:is_public"}
     if unknown:
@@ -228,7 +228,7 @@ def _rename_quotas(s: Session, old: str, new: str) -> None:
 
 def update(s: Session, ctx: Context, type_id: str, body: Mapping[str, Any]) -> vm.VolumeType:
     """Change a type's name, description or is_public (admin)."""
-    policy.enforce_admin(ctx, "volume_extension:types_manage")
+    policy.enforce(ctx, "volume_extension:types_manage")
     row = get(s, ctx, type_id)
     unknown = set(body) - {"name", "description", "is_public"}
     if unknown:
@@ -262,7 +262,7 @@ def update(s: Session, ctx: Context, type_id: str, body: Mapping[str, Any]) -> v
 
 def delete_type(s: Session, ctx: Context, type_id: str) -> None:
     """Remove a type (admin): 400 for the default type or one that volumes use."""
-    policy.enforce_admin(ctx, "volume_extension:types_manage")
+    policy.enforce(ctx, "volume_extension:types_manage")
     row = get(s, ctx, type_id)
     if row.name == DEFAULT_TYPE:
         raise errors.BadRequest(f"The volume type {row.id} is a default volume type and "
@@ -304,7 +304,7 @@ def set_extra_specs(s: Session, ctx: Context, type_id: str, specs: Any, *,
                     single: str | None = None) -> dict[str, str]:
     """Create or update extra specs (admin). With ``single`` (PUT of one key) the body must
     hold exactly that key. Returns the specs written."""
-    policy.enforce_admin(ctx, "volume_extension:types_extra_specs:create")
+    policy.enforce(ctx, "volume_extension:types_extra_specs:create")
     row = get(s, ctx, type_id)
     if not isinstance(specs, dict) or not specs:
         raise errors.BadRequest("Missing required element 'extra_specs' in request body.")
@@ -325,7 +325,7 @@ def set_extra_specs(s: Session, ctx: Context, type_id: str, specs: Any, *,
 
 
 def delete_extra_spec(s: Session, ctx: Context, type_id: str, key: str) -> None:
-    policy.enforce_admin(ctx, "volume_extension:types_extra_specs:delete")
+    policy.enforce(ctx, "volume_extension:types_extra_specs:delete")
     row = get(s, ctx, type_id)
     _refuse_in_use(s, row)
     spec = s.get(vm.VolumeTypeExtraSpec, (row.id, key))
@@ -337,7 +337,7 @@ def delete_extra_spec(s: Session, ctx: Context, type_id: str, key: str) -> None:
 
 def access(s: Session, ctx: Context, type_id: str) -> list[str]:
     """The projects on a private type's access list (admin); 404 for a public type."""
-    policy.enforce_admin(ctx, "volume_extension:volume_type_access")
+    policy.enforce(ctx, "volume_extension:volume_type_access")
     row = get(s, ctx, type_id)
     if row.is_public:
         raise errors.NotFound("Access list not available for public volume types.")
@@ -354,7 +354,7 @@ def _project(project: Any) -> str:
 
 def add_access(s: Session, ctx: Context, type_id: str, project: Any) -> None:
     """Let ``project`` use a private type (admin); 400 for public types, 409 when it may."""
-    policy.enforce_admin(ctx, "volume_extension:volume_type_access:addProjectAccess")
+    policy.enforce(ctx, "volume_extension:volume_type_access:addProjectAccess")
     project = _project(project)
     row = get(s, ctx, type_id)
     if row.is_public:
@@ -368,7 +368,7 @@ def add_access(s: Session, ctx: Context, type_id: str, project: Any) -> None:
 
 
 def remove_access(s: Session, ctx: Context, type_id: str, project: Any) -> None:
-    policy.enforce_admin(ctx, "volume_extension:volume_type_access:removeProjectAccess")
+    policy.enforce(ctx, "volume_extension:volume_type_access:removeProjectAccess")
     project = _project(project)
     row = get(s, ctx, type_id)
     if row.is_public:

@@ -25,10 +25,11 @@ from sausage import errors
 from sausage.db.models import compute as cm
 from sausage.db.models import volume as vm
 from sausage.db.models.base import utcnow
+from sausage.services import policy
 from sausage.services.context import Context
 from sausage.services.hosts import changes
 from sausage.services.image import images
-from sausage.services.volume import desired, placement, policy, quotas, types
+from sausage.services.volume import desired, placement, quotas, types
 
 __all__ = ["VolumeView", "get", "load_for_change", "make", "delete", "update",
            "views", "metadata_of", "check_metadata", "set_metadata", "delete_metadata_item",
@@ -77,7 +78,7 @@ def _not_found(volume_id: str) -> errors.NotFound:
 def get(s: Session, ctx: Context, volume_id: str) -> vm.Volume:
     """The volume, if ``ctx`` may see it; NotFound (Cinder's message) otherwise."""
     row = s.get(vm.Volume, volume_id) if volume_id else None
-    if row is None or not policy.visible(ctx, row.project_id):
+    if row is None or not policy.allowed(ctx, "volume:get", {"project_id": row.project_id}):
         raise _not_found(volume_id)
     return row
 
@@ -85,7 +86,7 @@ def get(s: Session, ctx: Context, volume_id: str) -> vm.Volume:
 def load_for_change(s: Session, ctx: Context, volume_id: str, action: str) -> vm.Volume:
     """The volume a write is about: NotFound if invisible, Forbidden for a reader."""
     row = get(s, ctx, volume_id)
-    policy.enforce_write(ctx, row.project_id, action)
+    policy.enforce(ctx, action, {"project_id": row.project_id})
     return row
 
 
@@ -231,7 +232,8 @@ def _image_snapshot(s: Session, ctx: Context, image_id: str) -> str | None:
                 and str(bdm.get("boot_index")) == "0"):
             snapshot_id = str(bdm.get("snapshot_id"))
             snap = s.get(vm.VolumeSnapshot, snapshot_id)
-            if snap is None or not policy.visible(ctx, snap.project_id):
+            if snap is None or not policy.allowed(
+                    ctx, "volume:get_snapshot", {"project_id": snap.project_id}):
                 raise errors.NotFound(f"Nova specific image is found, but boot volume "
                                       f"snapshot id:{snapshot_id} not found.")
             return snapshot_id
@@ -240,7 +242,8 @@ def _image_snapshot(s: Session, ctx: Context, image_id: str) -> str | None:
 
 def _snapshot(s: Session, ctx: Context, snapshot_id: str) -> vm.VolumeSnapshot:
     snap = s.get(vm.VolumeSnapshot, snapshot_id)
-    if snap is None or not policy.visible(ctx, snap.project_id):
+    if snap is None or not policy.allowed(
+            ctx, "volume:get_snapshot", {"project_id": snap.project_id}):
         raise errors.NotFound(f"Snapshot {snapshot_id} could not be found.")
     return snap
 
@@ -283,10 +286,9 @@ def make(s: Session, ctx: Context, *, size: int | None, name: str | None = None,
     Raises Forbidden (no project, reader), NotFound (snapshot, source volume, type),
     BadRequest (size, zone, image, source state), PayloadTooLarge (quota).
     """
+    policy.enforce(ctx, "volume:create", {"project_id": ctx.project_id})
     project_id = ctx.project_id
-    if project_id is None:
-        raise policy.denied("volume:create")
-    policy.enforce_write(ctx, project_id, "volume:create")
+    assert project_id is not None  # the rule wants a project-scoped token
     name = _check_text(name, "name", 255)
     description = _check_text(description, "description", None)
     values = check_metadata(metadata)
@@ -399,7 +401,7 @@ def delete(s: Session, ctx: Context, volume_id: str, *, cascade: bool = False,
     """
     row = load_for_change(s, ctx, volume_id, "volume:delete")
     if force:
-        policy.enforce_admin(ctx, "volume_extension:volume_admin_actions:force_delete")
+        policy.enforce(ctx, "volume_extension:volume_admin_actions:force_delete")
     attached = s.scalar(select(func.count()).select_from(vm.VolumeAttachment).where(
         vm.VolumeAttachment.volume_id == row.id,
         vm.VolumeAttachment.attach_status != "detached")) or 0
