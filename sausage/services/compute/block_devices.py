@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from sausage import errors
 from sausage.db.models import compute as m
 from sausage.db.models import volume as vm
+from sausage.services import policy
 from sausage.services.compute import scheduler
 from sausage.services.context import Context
 from sausage.services.hosts import changes
@@ -229,7 +230,8 @@ def plan(s: Session, ctx: Context, req: Mapping[str, Any], max_count: int) -> Pl
         elif b.source == "snapshot":
             assert b.uuid is not None
             snap = s.get(vm.VolumeSnapshot, b.uuid)
-            if snap is None or not (ctx.is_admin or snap.project_id == ctx.project_id):
+            if snap is None or not policy.allowed(ctx, "volume:get_snapshot",
+                                                  {"project_id": snap.project_id}):
                 raise _invalid(f"failed to get snapshot {b.uuid}.")
             parent = s.get(vm.Volume, snap.volume_id)
             if parent is not None and parent.host_id:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from sausage import errors
 from sausage.db.models import compute as m
 from sausage.db.session import storable
+from sausage.services import policy
 from sausage.services.compute import paging
 from sausage.services.context import Context
 
@@ -85,9 +86,7 @@ def list_flavors(s: Session, ctx: Context, filters: Mapping[str, str]) -> list[m
 
 
 def _admin(ctx: Context) -> None:
-    if not ctx.is_admin:
-        raise errors.Forbidden("Policy doesn't allow os_compute_api:os-flavor-manage to be "
-                               "performed.")
+    policy.enforce(ctx, "os_compute_api:os-flavor-manage")
 
 
 def create(s: Session, ctx: Context, values: Mapping[str, Any]) -> m.Flavor:

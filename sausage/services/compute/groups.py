@@ -13,6 +13,7 @@ from sausage import errors
 from sausage.db.models import compute as m
 from sausage.services.compute import quotas
 from sausage.services.context import Context
+from sausage.services.policy import allowed, enforce
 
 __all__ = ["create", "get", "list_groups", "delete", "members", "POLICIES"]
 
@@ -21,8 +22,8 @@ POLICIES = ("affinity", "anti-affinity", "soft-affinity", "soft-anti-affinity")
 
 def create(s: Session, ctx: Context, name: str, policy: str,
            rules: Mapping[str, Any] | None = None) -> m.ServerGroup:
-    if not ctx.has_role("member") or ctx.project_id is None:
-        raise errors.Forbidden("A read-only role cannot create server groups.")
+    enforce(ctx, "os_compute_api:os-server-groups:create")
+    assert ctx.project_id is not None  # the rule wants a project-scoped token
     if policy not in POLICIES:
         raise errors.BadRequest(f"Invalid input for field/attribute policy: {policy}")
     quotas.check(s, ctx.project_id, {"server_groups": 1})
@@ -35,14 +36,15 @@ def create(s: Session, ctx: Context, name: str, policy: str,
 
 def get(s: Session, ctx: Context, group_id: str) -> m.ServerGroup:
     row = s.get(m.ServerGroup, group_id)
-    if row is None or not (ctx.is_admin or row.project_id == ctx.project_id):
+    if row is None or not allowed(ctx, "os_compute_api:os-server-groups:show",
+                                  {"project_id": row.project_id}):
         raise errors.NotFound(f"Instance group {group_id} could not be found.")
     return row
 
 
 def list_groups(s: Session, ctx: Context, all_projects: bool) -> list[m.ServerGroup]:
     query = select(m.ServerGroup)
-    if not (ctx.is_admin and all_projects):
+    if not (all_projects and allowed(ctx, "os_compute_api:os-server-groups:index:all_projects")):
         query = query.where(m.ServerGroup.project_id == ctx.project_id)
     return list(s.scalars(query.order_by(m.ServerGroup.created_at)))
 
@@ -55,6 +57,5 @@ def members(s: Session, group_id: str) -> list[str]:
 
 def delete(s: Session, ctx: Context, group_id: str) -> None:
     row = get(s, ctx, group_id)
-    if not ctx.has_role("member"):
-        raise errors.Forbidden("A read-only role cannot delete server groups.")
+    enforce(ctx, "os_compute_api:os-server-groups:delete")
     s.delete(row)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from sausage import errors
 from sausage.db.models import compute as m
+from sausage.services import policy
 from sausage.services.compute import paging, quotas
 from sausage.services.context import Context
 
@@ -48,9 +49,7 @@ def fingerprint(public_key: str) -> str:
 
 def _user(ctx: Context, user_id: str | None) -> str:
     if user_id and user_id != ctx.user_id:
-        if not ctx.is_admin:
-            raise errors.Forbidden("Policy doesn't allow os_compute_api:os-keypairs to be "
-                                   "performed for another user.")
+        policy.enforce(ctx, "os_compute_api:os-keypairs", {"user_id": user_id})
         return user_id
     return ctx.user_id
 
@@ -82,8 +81,7 @@ def _generate() -> tuple[str, str]:
 def create(s: Session, ctx: Context, values: Mapping[str, Any], *, allow_generate: bool = True,
            ) -> tuple[m.KeyPair, str | None]:
     """Import ``public_key`` or generate a pair; returns the row and the private key (if made)."""
-    if not ctx.has_role("member"):
-        raise errors.Forbidden("A read-only role cannot create keypairs.")
+    policy.enforce(ctx, "os_compute_api:os-keypairs:create")
     name = values["name"]
     if not name.strip() or not set(name) <= NAME_CHARS or len(name) > 255:
         raise errors.BadRequest("Keypair data is invalid: Keypair name contains unsafe "
@@ -113,8 +111,7 @@ def create(s: Session, ctx: Context, values: Mapping[str, Any], *, allow_generat
 
 
 def delete(s: Session, ctx: Context, name: str, user_id: str | None = None) -> None:
-    if not ctx.has_role("member"):
-        raise errors.Forbidden("A read-only role cannot delete keypairs.")
+    policy.enforce(ctx, "os_compute_api:os-keypairs:delete")
     s.delete(get(s, ctx, name, user_id))
 
 

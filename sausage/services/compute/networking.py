@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from sausage import errors
 from sausage.db.models import compute as m
 from sausage.db.models import network as nm
+from sausage.services import policy
 from sausage.services.context import Context
 from sausage.services.hosts import changes
 from sausage.services.network import default_group, networks, ports, quotas
@@ -78,9 +79,9 @@ def _network(s: Session, ctx: Context, network_id: Any) -> nm.Network:
         network = networks.get_network(s, ctx, network_id)
     except errors.NotFound as e:
         raise errors.BadRequest(f"Network {network_id} could not be found.") from e
-    if network.external and not network.shared and not ctx.is_admin:
-        raise errors.Forbidden("It is not allowed to create an interface on external network "
-                               f"{network_id}")
+    if network.external:
+        policy.enforce(ctx, "network:attach_external_network",
+                       {"public": network.shared, "network_id": network_id})
     return network
 
 

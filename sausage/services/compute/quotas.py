@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from sausage import errors
 from sausage.db.models import compute as m
+from sausage.services import policy
 from sausage.services.context import Context
 from sausage.services.quota_lock import lock_project
 
@@ -69,9 +70,7 @@ def check_one(s: Session, project_id: str, resource: str, new_total: int) -> Non
 
 
 def update(s: Session, ctx: Context, project_id: str, values: Mapping[str, int]) -> None:
-    if not ctx.is_admin:
-        raise errors.Forbidden("Policy doesn't allow os_compute_api:os-quota-sets:update to be "
-                               "performed.")
+    policy.enforce(ctx, "os_compute_api:os-quota-sets:update")
     for resource, limit in values.items():
         if resource not in DEFAULTS:
             raise errors.BadRequest(f"Bad key(s) {resource} in quota_set")
@@ -86,8 +85,6 @@ def update(s: Session, ctx: Context, project_id: str, values: Mapping[str, int])
 
 
 def reset(s: Session, ctx: Context, project_id: str) -> None:
-    if not ctx.is_admin:
-        raise errors.Forbidden("Policy doesn't allow os_compute_api:os-quota-sets:delete to be "
-                               "performed.")
+    policy.enforce(ctx, "os_compute_api:os-quota-sets:delete")
     for row in s.scalars(select(m.Quota).where(m.Quota.project_id == project_id)):
         s.delete(row)

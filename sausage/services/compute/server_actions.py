@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from sausage import errors
 from sausage.db.models import compute as m
 from sausage.db.models.base import utcnow
+from sausage.services import policy
 from sausage.services.compute import flavors, quotas, scheduler, servers
 from sausage.services.context import Context
 from sausage.services.hosts import changes
@@ -103,8 +104,7 @@ def reboot(s: Session, ctx: Context, server_id: str, kind: str) -> m.Server:
 
 def lock(s: Session, ctx: Context, server_id: str, reason: str | None = None) -> m.Server:
     row = servers.get(s, ctx, server_id)
-    if not ctx.has_role("member"):
-        raise errors.Forbidden("A read-only role cannot lock servers.")
+    policy.enforce(ctx, "os_compute_api:os-lock-server:lock")
     row.locked, row.locked_reason = True, reason
     row.locked_by = "admin" if ctx.is_admin and row.project_id != ctx.project_id else "owner"
     servers.record_action(s, ctx, row, "lock", "compute_lock_instance", done=True)
@@ -113,10 +113,8 @@ def lock(s: Session, ctx: Context, server_id: str, reason: str | None = None) ->
 
 def unlock(s: Session, ctx: Context, server_id: str) -> m.Server:
     row = servers.get(s, ctx, server_id)
-    if not ctx.has_role("member"):
-        raise errors.Forbidden("A read-only role cannot unlock servers.")
-    if row.locked and row.locked_by == "admin" and not ctx.is_admin:
-        raise errors.Forbidden("The server was locked by an administrator.")
+    policy.enforce(ctx, "os_compute_api:os-lock-server:unlock",
+                   {"locked_by": row.locked_by if row.locked else None})
     row.locked, row.locked_reason, row.locked_by = False, None, None
     servers.record_action(s, ctx, row, "unlock", "compute_unlock_instance", done=True)
     return row

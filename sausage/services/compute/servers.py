@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from sausage import errors
 from sausage.db.models import compute as m
 from sausage.db.models.base import utcnow
+from sausage.services import policy
 from sausage.services.compute import (block_devices, flavors, keypairs, networking, power,
                                       quotas, scheduler)
 from sausage.services.context import Context
@@ -45,14 +46,15 @@ def hostname_for(name: str) -> str:
 
 
 def visible(ctx: Context, all_tenants: bool = False) -> Any:
-    if ctx.is_admin and all_tenants:
+    if all_tenants and policy.allowed(ctx, "os_compute_api:servers:index:get_all_tenants"):
         return m.Server.id.is_not(None)
     return m.Server.project_id == ctx.project_id
 
 
 def get(s: Session, ctx: Context, server_id: str) -> m.Server:
     row = s.get(m.Server, server_id)
-    if row is None or row.deleted or not (ctx.is_admin or row.project_id == ctx.project_id):
+    if row is None or row.deleted or not policy.allowed(
+            ctx, "os_compute_api:servers:show", {"project_id": row.project_id}):
         raise errors.NotFound(f"Instance {server_id} could not be found.")
     return row
 
@@ -60,9 +62,9 @@ def get(s: Session, ctx: Context, server_id: str) -> m.Server:
 def load_for_change(s: Session, ctx: Context, server_id: str) -> m.Server:
     """The server a write is about: readers are refused, a locked server only by its locker."""
     row = get(s, ctx, server_id)
-    if not ctx.has_role("member"):
-        raise errors.Forbidden("Policy does not allow a read-only role to change servers.")
-    if row.locked and not ctx.is_admin:
+    policy.enforce(ctx, "os_compute_api:servers:update")
+    if row.locked and not policy.allowed(ctx,
+                                         "os_compute_api:os-lock-server:unlock:unlock_override"):
         raise errors.Conflict(f"Instance {server_id} is locked")
     return row
 
@@ -147,9 +149,8 @@ def _zone(s: Session, ctx: Context, requested: str | None) -> tuple[str | None, 
     if not requested:
         return None, None
     zone, _, host = requested.partition(":")
-    if host and not ctx.is_admin:
-        raise errors.Forbidden("Policy doesn't allow os_compute_api:servers:create:forced_host "
-                               "to be performed.")
+    if host:
+        policy.enforce(ctx, "os_compute_api:servers:create:forced_host")
     known = set(s.scalars(select(m.Host.availability_zone)))
     if zone and zone not in known:
         raise errors.BadRequest(f"The requested availability zone is not available")
@@ -158,9 +159,8 @@ def _zone(s: Session, ctx: Context, requested: str | None) -> tuple[str | None, 
 
 def create(s: Session, ctx: Context, req: Mapping[str, Any]) -> list[m.Server]:
     """POST /servers: validate everything first, then write; raises before any write."""
-    if not ctx.has_role("member") or ctx.project_id is None:
-        raise errors.Forbidden("Policy doesn't allow os_compute_api:servers:create to be "
-                               "performed.")
+    policy.enforce(ctx, "os_compute_api:servers:create")
+    assert ctx.project_id is not None  # the rule wants a project-scoped token
     flavor = flavors.usable(s, ctx, str(req["flavorRef"]))
     min_count = int(req.get("min_count", 1))
     max_count = int(req.get("max_count", min_count))
@@ -192,7 +192,8 @@ def create(s: Session, ctx: Context, req: Mapping[str, Any]) -> list[m.Server]:
     group_id = (req.get("os:scheduler_hints") or {}).get("group")
     if group_id is not None:
         group = s.get(m.ServerGroup, group_id)
-        if group is None or (group.project_id != ctx.project_id and not ctx.is_admin):
+        if group is None or not policy.allowed(ctx, "os_compute_api:os-server-groups:show",
+                                               {"project_id": group.project_id}):
             raise errors.BadRequest(f"Invalid server group {group_id}.")
     if min_count < 1 or max_count < min_count:
         raise errors.BadRequest("min_count must be at least 1 and at most max_count.")
@@ -286,7 +287,7 @@ def list_servers(s: Session, ctx: Context, filters: Mapping[str, str],
     if "all_tenants" in filters and filters["all_tenants"] == "":
         all_tenants = True
     query = select(m.Server).where(visible(ctx, all_tenants))
-    if ctx.is_admin and all_tenants:
+    if all_tenants and policy.allowed(ctx, "os_compute_api:servers:index:get_all_tenants"):
         for name in ("project_id", "tenant_id"):
             if name in filters:
                 query = query.where(m.Server.project_id == filters[name])
@@ -295,7 +296,8 @@ def list_servers(s: Session, ctx: Context, filters: Mapping[str, str],
     if "changes-since" in filters:
         query = query.where(m.Server.updated_at >= _parse_time(filters["changes-since"],
                                                                "changes-since"))
-    elif ctx.is_admin and filters.get("deleted", "").lower() in ("true", "1"):
+    elif filters.get("deleted", "").lower() in ("true", "1") and policy.allowed(
+            ctx, "os_compute_api:servers:allow_all_filters"):
         query = query.where(m.Server.deleted.is_(True))
     else:
         query = query.where(m.Server.deleted.is_(False))
@@ -332,8 +334,7 @@ def list_servers(s: Session, ctx: Context, filters: Mapping[str, str],
             query = query.where(m.Server.id.in_(networking.servers_with_ip(
                 filters[name], 6 if name == "ip6" else 4)))
     if "host" in filters:
-        if not ctx.is_admin:
-            raise errors.Forbidden("Only administrators may filter servers by host.")
+        policy.enforce(ctx, "os_compute_api:servers:allow_all_filters")
         query = query.where(m.Server.host_id.in_(
             select(m.Host.id).where(m.Host.name == filters["host"])))
     tags = tag_filters or {}

@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from sausage import errors
 from sausage.db.models import compute as m
 from sausage.db.models.base import utcnow
+from sausage.services import policy
 from sausage.services.context import Context
 
 __all__ = ["usage"]
@@ -25,12 +25,11 @@ def _hours(row: m.Server, start: datetime.datetime, end: datetime.datetime) -> f
 def usage(s: Session, ctx: Context, project_id: str | None, start: datetime.datetime,
           end: datetime.datetime) -> list[dict[str, Any]]:
     """One usage summary per project (only the caller's own unless admin)."""
-    if project_id is None and not ctx.is_admin:
-        raise errors.Forbidden("Policy doesn't allow os_compute_api:os-simple-tenant-usage:list "
-                               "to be performed.")
-    if project_id is not None and project_id != ctx.project_id and not ctx.is_admin:
-        raise errors.Forbidden("Policy doesn't allow os_compute_api:os-simple-tenant-usage:show "
-                               "to be performed.")
+    if project_id is None:
+        policy.enforce(ctx, "os_compute_api:os-simple-tenant-usage:list")
+    else:
+        policy.enforce(ctx, "os_compute_api:os-simple-tenant-usage:show",
+                       {"project_id": project_id})
     query = select(m.Server).where(m.Server.created_at <= end, or_(
         m.Server.terminated_at.is_(None), m.Server.terminated_at >= start))
     if project_id is not None:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from sausage import errors
 from sausage.db.models import image as m
 from sausage.db.models.base import utcnow
-from sausage.services import keyset
+from sausage.services import keyset, policy
 from sausage.services.context import Context
 
 __all__ = [
@@ -88,10 +88,7 @@ def _load(s: Session, ctx: Context, image_id: str) -> m.Image:
 
 
 def _may_modify(ctx: Context, row: m.Image) -> None:
-    if not ctx.has_role("member"):
-        raise errors.Forbidden("You are not authorized to modify images (read-only role).")
-    if not ctx.is_admin and row.owner != ctx.project_id:
-        raise errors.Forbidden("You are not permitted to modify this image.")
+    policy.enforce(ctx, "modify_image", {"project_id": row.owner})
 
 
 def _views(s: Session, rows: Sequence[m.Image]) -> list[ImageView]:
@@ -127,8 +124,8 @@ def _check_attr(name: str, value: Any, ctx: Context) -> Any:
     elif name == "visibility":
         if value not in VISIBILITIES:
             raise bad(f"one of {', '.join(VISIBILITIES)}")
-        if value == "public" and not ctx.is_admin:
-            raise errors.Forbidden("You are not authorized to publicize images.")
+        if value == "public":
+            policy.enforce(ctx, "publicize_image")
     elif name in ("protected", "os_hidden"):
         if not isinstance(value, bool):
             raise bad("true or false")
@@ -148,8 +145,7 @@ def _check_attr(name: str, value: Any, ctx: Context) -> Any:
         if len(value) > 128:
             raise errors.PayloadTooLarge("An image may have at most 128 tags.")
     elif name == "owner":
-        if not ctx.is_admin:
-            raise errors.Forbidden("Attribute 'owner' can only be set by an administrator.")
+        policy.enforce(ctx, "set_image_owner")
         if value is not None and (not isinstance(value, str) or len(value) > 255):
             raise bad("a string of at most 255 characters")
     else:  # an extra property
@@ -199,8 +195,7 @@ def _quota_check(s: Session, owner: str, quota: Quota, extra_bytes: int = 0,
 
 def create(s: Session, ctx: Context, values: Mapping[str, Any], quota: Quota) -> ImageView:
     """POST /v2/images. Raises BadRequest/Forbidden/Conflict/PayloadTooLarge (quota)."""
-    if not ctx.has_role("member"):
-        raise errors.Forbidden("You are not authorized to create images (read-only role).")
+    policy.enforce(ctx, "add_image")
     for key in values:
         if key in READ_ONLY and key != "id":
             raise errors.Forbidden(f"Attribute '{key}' is read-only.")
@@ -214,7 +209,8 @@ def create(s: Session, ctx: Context, values: Mapping[str, Any], quota: Quota) ->
     owner_given = values.get("owner")
     if owner_given is not None and (not isinstance(owner_given, str) or len(owner_given) > 255):
         raise errors.BadRequest("Invalid value for 'owner': a string of at most 255 characters")
-    owner = values.get("owner") if ctx.is_admin and values.get("owner") else ctx.project_id
+    owner = (values.get("owner") if values.get("owner") and policy.allowed(ctx, "set_image_owner")
+             else ctx.project_id)
     if owner is None:
         raise errors.Forbidden("Images are created with a project-scoped token.")
     _quota_check(s, owner, quota, new_images=1)
@@ -490,9 +486,8 @@ def mark_saving(s: Session, image_id: str) -> None:
 def readable_data(s: Session, ctx: Context, image_id: str) -> m.Image | None:
     """The image whose data may be downloaded, or None when it has no data yet (204)."""
     row = _load(s, ctx, image_id)
-    if row.status == "deactivated" and not ctx.is_admin:
-        raise errors.Forbidden("The requested image has been deactivated. "
-                               "Image data download is forbidden.")
+    if row.status == "deactivated":
+        policy.enforce(ctx, "download_deactivated_image")
     if row.status != "active" and row.status != "deactivated":
         return None
     return row

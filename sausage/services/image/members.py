@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from sausage import errors
 from sausage.db.models import image as m
 from sausage.db.models.base import utcnow
+from sausage.services import policy
 from sausage.services.context import Context
 from sausage.services.image import images
 
@@ -27,22 +28,17 @@ def _shared_image(s: Session, ctx: Context, image_id: str) -> m.Image:
     return row
 
 
-def _is_owner(ctx: Context, row: m.Image) -> bool:
-    return ctx.is_admin or row.owner == ctx.project_id
-
-
 def list_members(s: Session, ctx: Context, image_id: str) -> list[m.ImageMember]:
     row = _shared_image(s, ctx, image_id)
     query = select(m.ImageMember).where(m.ImageMember.image_id == image_id)
-    if not _is_owner(ctx, row):
+    if not policy.allowed(ctx, "get_members", {"project_id": row.owner}):
         query = query.where(m.ImageMember.member == ctx.project_id)
     return list(s.scalars(query.order_by(m.ImageMember.created_at)))
 
 
 def add(s: Session, ctx: Context, image_id: str, member: str) -> m.ImageMember:
     row = _shared_image(s, ctx, image_id)
-    if not _is_owner(ctx, row) or not ctx.has_role("member"):
-        raise errors.Forbidden("Only the image owner can add members.")
+    policy.enforce(ctx, "add_member", {"project_id": row.owner})
     if s.get(m.ImageMember, (image_id, member)) is not None:
         raise errors.Conflict(f"Member {member} already has access to image {image_id}")
     if member == row.owner:
@@ -56,7 +52,8 @@ def add(s: Session, ctx: Context, image_id: str, member: str) -> m.ImageMember:
 def get(s: Session, ctx: Context, image_id: str, member: str) -> m.ImageMember:
     row = _shared_image(s, ctx, image_id)
     found = s.get(m.ImageMember, (image_id, member))
-    if found is None or (not _is_owner(ctx, row) and member != ctx.project_id):
+    if found is None or not policy.allowed(ctx, "get_member",
+                                           {"project_id": row.owner, "member": member}):
         raise errors.NotFound(f"Member {member} not found on image {image_id}")
     return found
 
@@ -66,10 +63,7 @@ def set_status(s: Session, ctx: Context, image_id: str, member: str,
     if status not in STATUSES:
         raise errors.BadRequest(f"Invalid status '{status}': one of {', '.join(STATUSES)}.")
     found = get(s, ctx, image_id, member)
-    if member != ctx.project_id:
-        raise errors.Forbidden("Only the member itself can accept or reject a shared image.")
-    if not ctx.has_role("member"):
-        raise errors.Forbidden("A read-only role cannot change membership.")
+    policy.enforce(ctx, "modify_member", {"member": member})
     found.status = status
     found.updated_at = utcnow()
     return found
@@ -77,8 +71,7 @@ def set_status(s: Session, ctx: Context, image_id: str, member: str,
 
 def remove(s: Session, ctx: Context, image_id: str, member: str) -> None:
     row = _shared_image(s, ctx, image_id)
-    if not _is_owner(ctx, row) or not ctx.has_role("member"):
-        raise errors.Forbidden("Only the image owner can remove members.")
+    policy.enforce(ctx, "delete_member", {"project_id": row.owner})
     found = s.get(m.ImageMember, (image_id, member))
     if found is None:
         raise errors.NotFound(f"Member {member} not found on image {image_id}")
