@@ -13,6 +13,7 @@ from starlette.routing import Route
 from sausage import errors
 from sausage.api import wire
 from sausage.api.compute import common
+from sausage.services import policy
 from sausage.services.compute import paging
 from sausage.services.context import Context
 from sausage.services.hosts import registry
@@ -21,9 +22,7 @@ __all__ = ["ROUTES"]
 
 
 def _admin_hosts(s: Session, ctx: Context) -> list[Any]:
-    if not ctx.is_admin:
-        raise errors.Forbidden("Policy doesn't allow os_compute_api:os-hypervisors to be "
-                               "performed.")
+    policy.enforce(ctx, "os_compute_api:os-hypervisors")
     return registry.list_hosts(s)
 
 

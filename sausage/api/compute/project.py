@@ -13,6 +13,7 @@ from starlette.routing import Route
 from sausage import errors
 from sausage.api import wire
 from sausage.api.compute import common
+from sausage.services import policy
 from sausage.services.compute import quotas, usage
 from sausage.services.context import Context
 from sausage.services.hosts import registry
@@ -28,12 +29,6 @@ def _quota_set(request: Request, limits: dict[str, int]) -> dict[str, int]:
     if common.at_least(request, 2, 36):
         return dict(limits)
     return {**limits, **NETWORK_QUOTAS}
-
-
-def _target(ctx: Context, project_id: str) -> None:
-    if project_id != ctx.project_id and not ctx.is_admin:
-        raise errors.Forbidden("Policy doesn't allow os_compute_api:os-quota-sets:show to be "
-                               "performed.")
 
 
 async def quota_set(request: Request) -> Response:
@@ -59,11 +54,7 @@ async def quota_set(request: Request) -> Response:
         return wire.empty(202)
     detail = request.url.path.endswith("/detail")
 
-    def show(s: Session, ctx: Context) -> tuple[dict[str, int], dict[str, int]]:
-        _target(ctx, project_id)
-        return quotas.limits(s, project_id), quotas.usage(s, project_id)
-
-    limits, used = await wire.call(request, show)
+    limits, used = await wire.call(request, quotas.show, project_id)
     shown: dict[str, Any] = {"id": project_id}
     for key, limit in _quota_set(request, limits).items():
         shown[key] = ({"limit": limit, "in_use": used.get(key, 0), "reserved": 0}
@@ -106,9 +97,8 @@ async def zones(request: Request) -> Response:
     detail = request.url.path.endswith("/detail")
 
     def work(s: Session, ctx: Context) -> list[Any]:
-        if detail and not ctx.is_admin:
-            raise errors.Forbidden("Policy doesn't allow os_compute_api:os-availability-zone:"
-                                   "detail to be performed.")
+        if detail:
+            policy.enforce(ctx, "os_compute_api:os-availability-zone:detail")
         return registry.list_hosts(s)
 
     rows = await wire.call(request, work)

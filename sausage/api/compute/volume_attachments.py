@@ -14,6 +14,7 @@ from starlette.routing import Route
 from sausage import errors
 from sausage.api import wire
 from sausage.api.compute import common, validation
+from sausage.services import policy
 from sausage.services.compute import servers, volume_attachments
 from sausage.services.context import Context
 from sausage.services.volume import attachments
@@ -75,9 +76,7 @@ async def member(request: Request) -> Response:
     if request.method == "PUT":
         def swap(s: Session, ctx: Context) -> None:
             servers.load_for_change(s, ctx, server_id)
-            if not ctx.is_admin:
-                raise errors.Forbidden("Policy doesn't allow os_compute_api:os-volumes-"
-                                       "attachments:swap to be performed.")
+            policy.enforce(ctx, "os_compute_api:os-volumes-attachments:swap")
             raise errors.BadRequest("Swapping a server's volume for another is not "
                                     "supported.")
 

@@ -18,7 +18,7 @@ from sausage.services import policy
 from sausage.services.context import Context
 from sausage.services.quota_lock import lock_project
 
-__all__ = ["DEFAULTS", "limits", "usage", "check", "check_one", "update", "reset"]
+__all__ = ["DEFAULTS", "limits", "show", "usage", "check", "check_one", "update", "reset"]
 
 DEFAULTS: dict[str, int] = {
     "instances": 10, "cores": 20, "ram": 51200, "key_pairs": 100, "metadata_items": 128,
@@ -35,6 +35,12 @@ def limits(s: Session, project_id: str) -> dict[str, int]:
         if resource in out:
             out[resource] = limit
     return out
+
+
+def show(s: Session, ctx: Context, project_id: str) -> tuple[dict[str, int], dict[str, int]]:
+    """The project's limits and usage: its own members may read them, admins any project's."""
+    policy.enforce(ctx, "os_compute_api:os-quota-sets:show", {"project_id": project_id})
+    return limits(s, project_id), usage(s, project_id)
 
 
 def usage(s: Session, project_id: str) -> dict[str, int]:
