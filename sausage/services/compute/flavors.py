@@ -35,7 +35,7 @@ def ensure_defaults(s: Session) -> None:
 
 
 def _visible(ctx: Context) -> Any:
-    if ctx.is_admin:
+    if policy.allowed(ctx, "context_is_admin"):
         return m.Flavor.id.is_not(None)
     return or_(m.Flavor.is_public.is_(True), exists().where(and_(
         m.FlavorAccess.flavor_id == m.Flavor.id, m.FlavorAccess.project_id == ctx.project_id)))
@@ -59,7 +59,7 @@ def usable(s: Session, ctx: Context, ref: str) -> m.Flavor:
 def list_flavors(s: Session, ctx: Context, filters: Mapping[str, str]) -> list[m.Flavor]:
     query = select(m.Flavor)
     is_public = filters.get("is_public", "true").lower()
-    if not ctx.is_admin:
+    if not policy.allowed(ctx, "context_is_admin"):
         # Nova ignores is_public for users: public flavors and those shared with the project.
         query = query.where(_visible(ctx))
     elif is_public in ("false", "0", "no", "f", "n"):

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from sausage import errors
 from sausage.db.models import network as nm
+from sausage.services import policy
 from sausage.services.compute import networking, servers
 from sausage.services.context import Context
 from sausage.services.hosts import changes
@@ -24,7 +25,7 @@ __all__ = ["add_floating_ip", "remove_floating_ip", "add_security_group",
 
 def _floating(s: Session, ctx: Context, address: str) -> nm.FloatingIP:
     stmt = select(nm.FloatingIP).where(nm.FloatingIP.floating_ip_address == address)
-    if not ctx.is_admin:
+    if not policy.allowed(ctx, "context_is_admin"):
         stmt = stmt.where(nm.FloatingIP.project_id == ctx.project_id)
     row = s.scalars(stmt).first()
     if row is None:

@@ -106,7 +106,8 @@ def lock(s: Session, ctx: Context, server_id: str, reason: str | None = None) ->
     row = servers.get(s, ctx, server_id)
     policy.enforce(ctx, "os_compute_api:os-lock-server:lock")
     row.locked, row.locked_reason = True, reason
-    row.locked_by = "admin" if ctx.is_admin and row.project_id != ctx.project_id else "owner"
+    by_admin = policy.allowed(ctx, "context_is_admin") and row.project_id != ctx.project_id
+    row.locked_by = "admin" if by_admin else "owner"
     servers.record_action(s, ctx, row, "lock", "compute_lock_instance", done=True)
     return row
 

@@ -71,7 +71,7 @@ def _member_of(ctx: Context, statuses: Sequence[str] | None = None) -> ColumnEle
 
 def _can_see(ctx: Context) -> ColumnElement[bool]:
     """Images the context may GET by id (pending shares included)."""
-    if ctx.is_admin:
+    if policy.allowed(ctx, "context_is_admin"):
         return m.Image.id.is_not(None)
     return or_(
         m.Image.owner == ctx.project_id,
@@ -290,7 +290,7 @@ def list_images(s: Session, ctx: Context, filters: Mapping[str, str], tags: Sequ
     visibility = filters.get("visibility")
     if visibility is not None and visibility not in (*VISIBILITIES, "all"):
         raise errors.BadRequest(f"Invalid value for 'visibility': {visibility}")
-    if ctx.is_admin:
+    if policy.allowed(ctx, "context_is_admin"):
         if visibility not in (None, "all"):
             query = query.where(m.Image.visibility == visibility)
     else:

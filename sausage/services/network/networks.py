@@ -84,7 +84,8 @@ def subnets_of(s: Session, network_ids: Sequence[str]) -> dict[str, list[str]]:
 
 
 def _view(s: Session, ctx: Context, found: query.Found[nm.Network]) -> View:
-    return View(found, subnets_of(s, [r.id for r in found.rows]), ctx.is_admin)
+    return View(found, subnets_of(s, [r.id for r in found.rows]),
+                policy.allowed(ctx, "context_is_admin"))
 
 
 def view_of(s: Session, ctx: Context, rows: Sequence[nm.Network]) -> View:

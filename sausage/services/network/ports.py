@@ -327,7 +327,7 @@ def drop_dhcp(s: Session, network_id: str, subnet_id: str) -> None:
 # --- the API operations -------------------------------------------------------------------
 
 def _visible(ctx: Context) -> Any:
-    if ctx.is_admin:
+    if policy.allowed(ctx, "context_is_admin"):
         return true()
     owned_nets = select(nm.Network.id).where(nm.Network.project_id == ctx.project_id)
     return or_(nm.Port.project_id == ctx.project_id, nm.Port.network_id.in_(owned_nets))
@@ -346,7 +346,8 @@ def find(s: Session, ctx: Context, port_id: str) -> nm.Port:
 
 def _view(s: Session, ctx: Context, found: query.Found[nm.Port]) -> View:
     ids = [p.id for p in found.rows]
-    return View(found, fixed_ips(s, ids), security_groups_of(s, ids), ctx.is_admin)
+    return View(found, fixed_ips(s, ids), security_groups_of(s, ids),
+                policy.allowed(ctx, "context_is_admin"))
 
 
 def view_of(s: Session, ctx: Context, rows: Sequence[nm.Port]) -> View:

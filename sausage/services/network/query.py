@@ -109,7 +109,7 @@ def convert(column: Any, raw: str) -> Any:
 def owned_or(model: Any, ctx: Context, *public: ColumnElement[bool]) -> ColumnElement[bool]:
     """The condition a non-admin's rows of ``model`` meet: their project's, or ``public`` ones
     (shared or external networks …). An admin sees everything."""
-    if ctx.is_admin:
+    if policy.allowed(ctx, "context_is_admin"):
         return true()
     if ctx.project_id is None:
         return or_(false(), *public)

@@ -89,7 +89,7 @@ def defaults(s: Session, ctx: Context, project_id: str) -> dict[str, int]:
 
 def list_overridden(s: Session, ctx: Context) -> list[tuple[str, dict[str, int]]]:
     """Projects with non-default quotas (admin), or the caller's own."""
-    if ctx.is_admin:
+    if policy.allowed(ctx, "context_is_admin"):
         projects = sorted(set(s.scalars(select(nm.NetworkQuota.project_id))))
     else:
         projects = [ctx.project_id] if ctx.project_id else []

@@ -16,13 +16,19 @@ from types import MappingProxyType
 from sausage import errors
 from sausage.services.context import Context
 from sausage.services.policy import compute, identity, image, network, volume
-from sausage.services.policy.rules import Rule, Target, Wording
+from sausage.services.policy.rules import Rule, Target, Wording, admin, rule
 
 __all__ = ["enforce", "allowed", "RULES"]
 
 
+# Every upstream service's own base rule: who sees every project's resources and the
+# admin-only attributes (their database layers ask ``context.is_admin``, which is this).
+_COMMON = {"context_is_admin": (rule(admin), Wording("Policy doesn't allow {action} to be "
+                                                     "performed."))}
+
+
 def _table() -> dict[str, tuple[Rule, Wording]]:
-    out: dict[str, tuple[Rule, Wording]] = {}
+    out: dict[str, tuple[Rule, Wording]] = dict(_COMMON)
     for service in (identity, network, volume, compute, image):
         for action, found in service.RULES.items():
             assert action not in out, f"two services name the action {action}"

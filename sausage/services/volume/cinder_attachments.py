@@ -35,8 +35,8 @@ def get(s: Session, ctx: Context, attachment_id: str) -> vm.VolumeAttachment:
 
 
 def listing(s: Session, ctx: Context, filters: Mapping[str, str]) -> list[vm.VolumeAttachment]:
-    all_tenants = ctx.is_admin and filters.get("all_tenants", "0").lower() in (
-        "1", "true", "yes", "on")
+    all_tenants = policy.allowed(ctx, "context_is_admin") and filters.get(
+        "all_tenants", "0").lower() in ("1", "true", "yes", "on")
     query = select(vm.VolumeAttachment)
     if not all_tenants:
         query = query.where(vm.VolumeAttachment.project_id == (ctx.project_id or ""))

@@ -117,9 +117,9 @@ def consumes_quota(text: str) -> ColumnElement[bool] | None:
 
 def _scope(ctx: Context, filters: Mapping[str, str]) -> ColumnElement[bool] | None:
     """Which projects' volumes a listing covers (None: all)."""
-    all_tenants = (ctx.is_admin
-                   and filters.get("all_tenants", "0").lower() in volumes.TRUE_WORDS)
-    if ctx.is_admin and "project_id" in filters:
+    admin = policy.allowed(ctx, "context_is_admin")
+    all_tenants = admin and filters.get("all_tenants", "0").lower() in volumes.TRUE_WORDS
+    if admin and "project_id" in filters:
         return vm.Volume.project_id == filters["project_id"]
     if all_tenants:
         return None

@@ -257,9 +257,9 @@ def count(s: Session, ctx: Context, filters: Mapping[str, str]) -> int:
 
 def _filtered(ctx: Context, filters: Mapping[str, str]) -> Select[tuple[vm.VolumeSnapshot]]:
     query: Select[tuple[vm.VolumeSnapshot]] = select(vm.VolumeSnapshot)
-    all_tenants = ctx.is_admin and parse_bool(filters.get("all_tenants", "false"),
-                                              "all_tenants")
-    if ctx.is_admin and filters.get("project_id"):
+    admin = policy.allowed(ctx, "context_is_admin")
+    all_tenants = admin and parse_bool(filters.get("all_tenants", "false"), "all_tenants")
+    if admin and filters.get("project_id"):
         query = query.where(vm.VolumeSnapshot.project_id == filters["project_id"])
     elif not all_tenants:
         query = query.where(vm.VolumeSnapshot.project_id == (ctx.project_id or ""))

@@ -71,7 +71,7 @@ def project_default(s: Session, project_id: str | None) -> vm.VolumeType:
 
 
 def _can_see(s: Session, ctx: Context, row: vm.VolumeType) -> bool:
-    if row.is_public or ctx.is_admin:
+    if row.is_public or policy.allowed(ctx, "context_is_admin"):
         return True
     if ctx.project_id is None:
         return False
@@ -130,12 +130,13 @@ def listing(s: Session, ctx: Context, is_public: str | None,
     types with those specs; a user filtering on a spec users may not read gets nothing."""
     default_type(s)
     wanted = dict_filter(extra_specs, "extra_specs") if extra_specs is not None else {}
-    if not ctx.is_admin and any(k not in USER_VISIBLE_EXTRA_SPECS for k in wanted):
+    admin = policy.allowed(ctx, "context_is_admin")
+    if not admin and any(k not in USER_VISIBLE_EXTRA_SPECS for k in wanted):
         return []
     query = select(vm.VolumeType).order_by(vm.VolumeType.name)
     accessible = exists().where(vm.VolumeTypeAccess.volume_type_id == vm.VolumeType.id,
                                 vm.VolumeTypeAccess.project_id == (ctx.project_id or ""))
-    if not ctx.is_admin or is_public is None:
+    if not admin or is_public is None:
         query = query.where(or_(vm.VolumeType.is_public.is_(True), accessible))
     elif is_public.strip().lower() != "none":
         query = query.where(vm.VolumeType.is_public.is_(parse_bool(is_public, "is_public")))
@@ -286,10 +287,11 @@ def extra_specs(s: Session, ctx: Context, type_ids: list[str]) -> dict[str, dict
     """Each type's extra specs, in one query; a non-admin sees only the few user-visible
     keys, as in Cinder."""
     out: dict[str, dict[str, str]] = {t: {} for t in type_ids}
+    admin = policy.allowed(ctx, "context_is_admin")
     if type_ids:
         for spec in s.scalars(select(vm.VolumeTypeExtraSpec).where(
                 vm.VolumeTypeExtraSpec.volume_type_id.in_(type_ids))):
-            if ctx.is_admin or spec.key in USER_VISIBLE_EXTRA_SPECS:
+            if admin or spec.key in USER_VISIBLE_EXTRA_SPECS:
                 out[spec.volume_type_id][spec.key] = spec.value
     return out
 
