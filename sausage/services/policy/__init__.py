@@ -1,6 +1,7 @@
 """Policy: which context may do which action, one rule table for every service.
 
-Services enforce it themselves (never the API layer). Actions are named as the upstream
+Services enforce it themselves (the API layer asks it only for the three Nova checks that
+have no service call of their own: hypervisors, zone detail, volume swap). Actions are named as the upstream
 service names them (Keystone's ``identity:get_user``, Neutron's ``create_port:mac_address``,
 Cinder's ``volume:extend``, Nova's ``os_compute_api:servers:create``, Glance's
 ``modify_image``); each service's rules live in a module of this package, built from the
@@ -31,7 +32,8 @@ def _table() -> dict[str, tuple[Rule, Wording]]:
     out: dict[str, tuple[Rule, Wording]] = dict(_COMMON)
     for service in (identity, network, volume, compute, image):
         for action, found in service.RULES.items():
-            assert action not in out, f"two services name the action {action}"
+            if action in out:
+                raise ValueError(f"two services name the action {action}")
             out[action] = (found, service.WORDING)
     return out
 

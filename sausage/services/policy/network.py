@@ -6,7 +6,8 @@ admin / member / reader.
 - shared and external networks (and their subnets) are readable by every project, and a
   network's owner may see and address the ports and subnets others put on it;
 - provider attributes, ``shared``/``router:external``/``is_default``, bindings, MAC and
-  chosen addresses are admin's (or the network owner's) to set.
+  chosen addresses are admin's (or the network owner's) to set; provider attributes and
+  bindings are shown to admins only (``context_is_admin``).
 """
 
 from __future__ import annotations
