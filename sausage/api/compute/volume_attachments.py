@@ -14,7 +14,6 @@ from starlette.routing import Route
 from sausage import errors
 from sausage.api import wire
 from sausage.api.compute import common, validation
-from sausage.services import policy
 from sausage.services.compute import servers, volume_attachments
 from sausage.services.context import Context
 from sausage.services.volume import attachments
@@ -74,14 +73,8 @@ async def member(request: Request) -> Response:
         await wire.call(request, detach)
         return wire.empty(202)
     if request.method == "PUT":
-        def swap(s: Session, ctx: Context) -> None:
-            servers.load_for_change(s, ctx, server_id)
-            policy.enforce(ctx, "os_compute_api:os-volumes-attachments:swap")
-            raise errors.BadRequest("Swapping a server's volume for another is not "
-                                    "supported.")
-
         await common.json_body(request)
-        await wire.call(request, swap)
+        await wire.call(request, volume_attachments.swap, server_id)
 
     def show(s: Session, ctx: Context) -> dict[str, Any]:
         server = servers.get(s, ctx, server_id)

@@ -1,13 +1,13 @@
 """Policy: which context may do which action, one rule table for every service.
 
-Services enforce it themselves (the API layer asks it only for the three Nova checks that
-have no service call of their own: hypervisors, zone detail, volume swap). Actions are named as the upstream
-service names them (Keystone's ``identity:get_user``, Neutron's ``create_port:mac_address``,
-Cinder's ``volume:extend``, Nova's ``os_compute_api:servers:create``, Glance's
-``modify_image``); each service's rules live in a module of this package, built from the
-shared predicates in ``rules``. ``enforce`` raises Forbidden in the owning service's wording;
-``allowed`` answers visibility questions, for which services raise their own NotFound
-(another project's resource is invisible, never 403).
+Services enforce it themselves (the API layer asks it only for Nova's two host listings,
+hypervisors and zone detail, which have no service call of their own). Actions are named as the
+upstream service names them (Keystone's ``identity:get_user``, Neutron's
+``create_port:mac_address``, Cinder's ``volume:extend``, Nova's
+``os_compute_api:servers:create``, Glance's ``modify_image``); each service's rules live in a
+module of this package, built from the shared predicates in ``rules``. ``enforce`` raises
+Forbidden in the owning service's wording; ``allowed`` answers visibility questions, for which
+services raise their own NotFound (another project's resource is invisible, never 403).
 """
 
 from __future__ import annotations
