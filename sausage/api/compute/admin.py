@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -13,17 +12,11 @@ from starlette.routing import Route
 from sausage import errors
 from sausage.api import wire
 from sausage.api.compute import common
-from sausage.services import policy
+from sausage.services.compute import hypervisors as compute_hosts
 from sausage.services.compute import paging
-from sausage.services.context import Context
 from sausage.services.hosts import registry
 
 __all__ = ["ROUTES"]
-
-
-def _admin_hosts(s: Session, ctx: Context) -> list[Any]:
-    policy.enforce(ctx, "os_compute_api:os-hypervisors")
-    return registry.list_hosts(s)
 
 
 def _hypervisor(h: Any, detail: bool, numeric: int, cpu_info_object: bool = False
@@ -46,7 +39,7 @@ def _hypervisor(h: Any, detail: bool, numeric: int, cpu_info_object: bool = Fals
 
 async def hypervisors(request: Request) -> Response:
     detail = request.url.path.endswith("/detail")
-    rows = await wire.call(request, _admin_hosts)
+    rows = await wire.call(request, compute_hosts.list_hosts)
     items = [_hypervisor(h, detail, i + 1, common.at_least(request, 2, 28))
              for i, h in enumerate(rows)]
     if common.at_least(request, 2, 33):
@@ -55,7 +48,7 @@ async def hypervisors(request: Request) -> Response:
 
 
 async def hypervisor(request: Request) -> Response:
-    rows = await wire.call(request, _admin_hosts)
+    rows = await wire.call(request, compute_hosts.list_hosts)
     wanted = request.path_params["id"]
     for i, h in enumerate(rows):
         if str(i + 1) == wanted or h.id == wanted:
@@ -65,7 +58,7 @@ async def hypervisor(request: Request) -> Response:
 
 
 async def statistics(request: Request) -> Response:
-    rows = await wire.call(request, _admin_hosts)
+    rows = await wire.call(request, compute_hosts.list_hosts)
     keys = ("vcpus", "memory_mb", "local_gb", "vcpus_used", "memory_mb_used", "local_gb_used",
             "free_ram_mb", "free_disk_gb", "current_workload", "running_vms",
             "disk_available_least")
@@ -86,7 +79,7 @@ def _service(h: Any, numeric: int) -> dict[str, Any]:
 
 
 async def services(request: Request) -> Response:
-    rows = await wire.call(request, _admin_hosts)
+    rows = await wire.call(request, compute_hosts.list_hosts)
     host = request.query_params.get("host")
     binary = request.query_params.get("binary")
     items = [_service(h, i + 1) for i, h in enumerate(rows)
@@ -107,13 +100,7 @@ async def service_toggle(request: Request) -> Response:
     if not isinstance(name, str):
         raise errors.BadRequest("Invalid input for field/attribute host.")
 
-    def work(s: Session, ctx: Context) -> Any:
-        _admin_hosts(s, ctx)
-        row = registry.get_host(s, name)
-        registry.set_enabled(s, row, action == "enable", reason)
-        return row
-
-    row = await wire.call(request, work)
+    row = await wire.call(request, compute_hosts.set_enabled, name, action == "enable", reason)
     out: dict[str, Any] = {"host": row.name, "binary": "nova-compute",
                            "status": "enabled" if row.enabled else "disabled"}
     if action == "disable-log-reason":

@@ -13,8 +13,7 @@ from starlette.routing import Route
 from sausage import errors
 from sausage.api import wire
 from sausage.api.compute import common
-from sausage.services import policy
-from sausage.services.compute import quotas, usage
+from sausage.services.compute import hypervisors, quotas, usage
 from sausage.services.context import Context
 from sausage.services.hosts import registry
 
@@ -96,12 +95,7 @@ async def limits(request: Request) -> Response:
 async def zones(request: Request) -> Response:
     detail = request.url.path.endswith("/detail")
 
-    def work(s: Session, ctx: Context) -> list[Any]:
-        if detail:
-            policy.enforce(ctx, "os_compute_api:os-availability-zone:detail")
-        return registry.list_hosts(s)
-
-    rows = await wire.call(request, work)
+    rows = await wire.call(request, hypervisors.zone_hosts, detail)
     by_zone: dict[str, list[Any]] = {}
     for h in rows:
         by_zone.setdefault(h.availability_zone, []).append(h)

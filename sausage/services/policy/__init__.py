@@ -1,7 +1,6 @@
 """Policy: which context may do which action, one rule table for every service.
 
-Services enforce it themselves (the API layer asks it only for Nova's two host listings,
-hypervisors and zone detail, which have no service call of their own). Actions are named as the
+Services enforce it themselves, never the API layer. Actions are named as the
 upstream service names them (Keystone's ``identity:get_user``, Neutron's
 ``create_port:mac_address``, Cinder's ``volume:extend``, Nova's
 ``os_compute_api:servers:create``, Glance's ``modify_image``); each service's rules live in a
