@@ -19,6 +19,7 @@ from starlette.testclient import TestClient
 from sausage import config
 from sausage.api import app as app_module
 from sausage.services.runtime import Cloud
+from tests.api.revisions import RevisionWatch
 
 if TYPE_CHECKING:
     from tests.api.test_volumes import VolumeHost, Who
@@ -89,6 +90,7 @@ def api(request: pytest.FixtureRequest, tmp_path: pathlib.Path) -> Iterator[Api]
     cloud.prepare(admin_password=ADMIN_PASSWORD, demo_password=DEMO_PASSWORD,
                   catalog=app_module.catalog(settings.public_url))
     with TestClient(app_module.build(cloud), base_url="http://127.0.0.1:8000") as client:
+        RevisionWatch(cloud).install(client)
         yield Api(client, cloud)
     cloud.close()
 

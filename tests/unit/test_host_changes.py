@@ -52,9 +52,12 @@ def test_a_network_change_reaches_the_network_node_and_everywhere_reaches_all(
         changes.changed(s, networks=["some-network"])
     assert revisions(db) == {"alpha": 1, "beta": 1, "node": 2}
     with db.transaction() as s:
+        changes.changed(s, network_nodes=True)  # a router, wherever its networks are
+    assert revisions(db) == {"alpha": 1, "beta": 1, "node": 3}
+    with db.transaction() as s:
         changes.changed(s, ["beta-id"])
         changes.changed(s, everywhere=True)
-    assert revisions(db) == {"alpha": 2, "beta": 2, "node": 3}
+    assert revisions(db) == {"alpha": 2, "beta": 2, "node": 4}
 
 
 def test_a_transaction_that_marks_nothing_moves_nothing(db: Database) -> None:

@@ -386,6 +386,7 @@ def update(s: Session, ctx: Context, server_id: str, values: Mapping[str, Any]) 
     row = load_for_change(s, ctx, server_id)
     if "name" in values:
         row.name = values["name"]
+        changes.changed(s, [row.host_id])  # the name is in its host's document
     if "description" in values:
         row.description = values["description"]
     for wire_name, attr, version in (("accessIPv4", "access_ipv4", 4),

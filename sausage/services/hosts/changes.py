@@ -36,11 +36,12 @@ class Pending:
 
 
 def changed(s: Session, hosts: Iterable[str | None] = (), *, names: Iterable[str] = (),
-            networks: Iterable[str] = (), everywhere: bool = False) -> None:
+            networks: Iterable[str] = (), network_nodes: bool = False,
+            everywhere: bool = False) -> None:
     """Mark hosts changed: by id (``hosts``; None is skipped), by name (``names``), those
     serving ``networks`` (the network nodes, which run DHCP and routers, and hosts with ports
-    on them), or every host (``everywhere``, for changes whose reach is cheaper to resync than
-    to compute)."""
+    on them), the network nodes alone (``network_nodes``: a router), or every host
+    (``everywhere``, for changes whose reach is cheaper to resync than to compute)."""
     mark = _pending(s)
     if everywhere:
         mark.everywhere = True
@@ -48,6 +49,8 @@ def changed(s: Session, hosts: Iterable[str | None] = (), *, names: Iterable[str
         return
     mark.ids.update(h for h in hosts if h)
     mark.names.update(n for n in names if n)
+    if network_nodes:
+        mark.ids.update(s.scalars(select(cm.Host.id).where(cm.Host.network_node.is_(True))))
     nets = sorted(set(networks))
     if nets:
         bound = select(cm.Host.id).join(nm.Port, nm.Port.binding_host_id == cm.Host.name).where(

@@ -302,7 +302,7 @@ def create(s: Session, ctx: Context, values: Mapping[str, Any], project_id: str 
     if values.get("tags"):
         standard.set_tags(s, row, "router", values["tags"])
     s.flush()
-    changes.changed(s, networks=touched)
+    changes.changed(s, networks=touched, network_nodes=True)
     return show(s, ctx, row.id)
 
 
@@ -323,7 +323,7 @@ def update(s: Session, ctx: Context, router_id: str, values: Mapping[str, Any]) 
             setattr(row, key, values[key])
     standard.touch(row)
     s.flush()
-    changes.changed(s, networks=touched + router_networks(s, row))
+    changes.changed(s, networks=touched + router_networks(s, row), network_nodes=True)
     return show(s, ctx, row.id)
 
 
@@ -347,7 +347,7 @@ def delete(s: Session, ctx: Context, router_id: str) -> None:
     standard.drop_tags(s, [row.id])
     s.delete(row)
     s.flush()
-    changes.changed(s, networks=nets)
+    changes.changed(s, networks=nets, network_nodes=True)
 
 
 # --- interfaces ---------------------------------------------------------------------------
@@ -459,7 +459,7 @@ def add_interface(s: Session, ctx: Context, router_id: str, values: Mapping[str,
         subnet_ids = [subnet.id]
     standard.touch(router)
     s.flush()
-    changes.changed(s, networks=router_networks(s, router))
+    changes.changed(s, networks=router_networks(s, router), network_nodes=True)
     return _reply(router, port, subnet_ids)
 
 
@@ -522,5 +522,5 @@ def remove_interface(s: Session, ctx: Context, router_id: str, values: Mapping[s
         ports.delete_port_row(s, port)
     standard.touch(router)
     s.flush()
-    changes.changed(s, networks=nets)
+    changes.changed(s, networks=nets, network_nodes=True)
     return reply
