@@ -306,6 +306,10 @@ def test_port_fixed_ips_are_checked_and_exhaustion_is_a_conflict(api: Api) -> No
         "network_id": net["id"], "fixed_ips": [{"subnet_id": sub["id"],
                                                 "ip_address": "10.8.0.5"}]}})
     assert r.status_code == 400 and fault(r) == "InvalidIpForSubnet"
+    for odd in ({"subnet_id": {}}, {"subnet_id": 7}, {"ip_address": 168230917}):
+        r = neutron(api, "POST", "/ports", member, json={"port": {
+            "network_id": net["id"], "fixed_ips": [odd]}})
+        assert r.status_code == 400 and fault(r) == "InvalidInput", r.text
     port = make(api, member, "port", network_id=net["id"],
                 fixed_ips=[{"ip_address": "10.7.0.5"}])
     assert port["fixed_ips"] == [{"subnet_id": sub["id"], "ip_address": "10.7.0.5"}]

@@ -100,8 +100,13 @@ def _resolve_ips(s: Session, network: nm.Network, wanted: Sequence[Mapping[str, 
             raise errors.BadRequest(f"Invalid input for fixed_ips. Reason: {item} is not a "
                                     "valid fixed IP.", kind="InvalidInput")
         subnet_id, address = item.get("subnet_id"), item.get("ip_address")
+        if subnet_id is not None and not isinstance(subnet_id, str):
+            raise errors.BadRequest(f"Invalid input for fixed_ips. Reason: '{subnet_id}' is not "
+                                    "a valid UUID.", kind="InvalidInput")
         if address is not None:
             try:
+                if not isinstance(address, str):
+                    raise ValueError(address)
                 address = str(ipaddress.ip_address(address))
             except ValueError as e:
                 raise errors.BadRequest(f"Invalid input for fixed_ips. Reason: '{address}' is "
