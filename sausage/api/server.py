@@ -32,6 +32,12 @@ from sausage.services.runtime import Cloud
 
 __all__ = ["Supervisor", "Housekeeping", "bind"]
 
+# How long an idle keep-alive connection stays open. Longer than the clients' polling: the
+# openstack CLI's --wait asks every 5 s on one connection, and a server that closed idle
+# connections after 5 s (uvicorn's default) sometimes closed one just as the next poll was sent
+# on it ("Remote end closed connection without response"). nginx's default is the same 75 s.
+KEEP_ALIVE_SECONDS = 75
+
 log = logging.getLogger("sausage.api.server")
 
 # A worker that dies sooner than this after its start is failing at start: wait before the next.
@@ -195,7 +201,7 @@ def _worker(state_dir: str, sock: socket.socket, console: bool, parent: int) -> 
     application = app.build(cloud)
     server = _Server(uvicorn.Config(
         application, access_log=False, log_config=None, lifespan="off",
-        timeout_graceful_shutdown=3), application)
+        timeout_keep_alive=KEEP_ALIVE_SECONDS, timeout_graceful_shutdown=3), application)
     try:
         server.run(sockets=[sock])
     finally:

@@ -306,6 +306,15 @@ def test_a_worker_that_dies_is_replaced_and_the_api_keeps_answering(
     assert "API worker (pid" in cloud.console  # the warning reaches the console
 
 
+def test_a_client_polling_every_few_seconds_keeps_its_connection(connect: Connect) -> None:
+    conn = connect()
+    assert conn.request("GET", "/identity/v3")[0] == 200
+    sock = conn.http.sock
+    time.sleep(6)  # the openstack CLI's --wait polls every 5 s
+    assert conn.request("GET", "/identity/v3")[0] == 200
+    assert conn.http.sock is sock  # the same connection, not a new one after a reset
+
+
 def test_ctrl_c_stops_the_workers_and_the_agent_and_says_so(cloud: Foreground) -> None:
     workers = cloud.workers()
     assert cloud.stop() == 0
