@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from sausage.db.models import compute as cm
 from sausage.db.models import network as nm
 
-__all__ = ["changed", "pending"]
+__all__ = ["changed"]
 
 _KEY = "sausage.hosts.changed"
 _LISTENING = "sausage.hosts.listening"
@@ -59,14 +59,9 @@ def changed(s: Session, hosts: Iterable[str | None] = (), *, names: Iterable[str
             or_(cm.Host.network_node.is_(True), cm.Host.id.in_(bound)))))
 
 
-def pending(s: Session) -> Pending | None:
-    """What this session's transaction has marked so far (None: nothing)."""
-    found: Pending | None = s.info.get(_KEY)
-    return found
-
-
 def _pending(s: Session) -> Pending:
-    mark = pending(s)
+    """What this session's transaction has marked so far (made on the first mark)."""
+    mark: Pending | None = s.info.get(_KEY)
     if mark is None:
         mark = s.info[_KEY] = Pending()
         if not s.info.get(_LISTENING):
