@@ -64,6 +64,7 @@ VALIDATION = {'run_validation': 'True', 'connect_method': 'floating',
               'ssh_key_type': 'rsa',  # what Nova (and this cloud) generates
               'ping_timeout': '120', 'connect_timeout': '30', 'ssh_timeout': '240'}
 PUBLIC_NET, PUBLIC_CIDR = 'public', '172.24.4.0/24'
+DNS_LISTEN = '127.0.0.1:5354'  # the cloud's default ``dns_listen``
 
 
 def log(msg):
@@ -273,9 +274,22 @@ def setup_volume(cloud, conf):
         'api_extensions': ','.join(sorted(e['alias'] for e in exts)) or 'all'})
 
 
+def setup_dns(cloud, conf, state_dir):
+    """Designate's plugin: the v2 API with its root recordsets and quotas, the new default
+    roles (reader/member/admin), and the authoritative server to query (``dns_listen`` of
+    the cloud's sausage.yaml; Tempest runs where it listens, in the cloud's namespace)."""
+    conf['dns'] = {'catalog_type': 'dns', 'endpoint_type': 'publicURL',
+                   'nameservers': cloud_setting(state_dir, 'dns_listen', DNS_LISTEN),
+                   'build_interval': '1', 'build_timeout': '120', 'min_ttl': '0'}
+    conf['dns_feature_enabled'] = {
+        'api_v2': 'True', 'api_admin': 'False', 'api_v2_root_recordsets': 'True',
+        'api_v2_quotas': 'True', 'api_v2_quotas_verify_project': 'True',
+        'enforce_new_defaults': 'True'}
+
+
 # ------------------------------------------------------------------- config
 
-def write_config(cloud, found, ws, path, validation=True, guest=None):
+def write_config(cloud, found, ws, path, validation=True, guest=None, state_dir=None):
     conf = configparser.ConfigParser(interpolation=None)
     conf.optionxform = str
     conf.read_dict({
@@ -308,10 +322,13 @@ def write_config(cloud, found, ws, path, validation=True, guest=None):
         'volume-feature-enabled': {},
     })
     for kind, setup in (('compute', setup_compute), ('image', setup_image),
-                        ('network', setup_network), ('volume', setup_volume)):
+                        ('network', setup_network), ('volume', setup_volume),
+                        ('dns', None)):
         if kind in found:
             if kind == 'image':
                 setup_image(cloud, conf, guest)
+            elif kind == 'dns':
+                setup_dns(cloud, conf, state_dir)
             else:
                 setup(cloud, conf)
     extra = os.path.join(HERE, 'extra.conf')
@@ -321,13 +338,18 @@ def write_config(cloud, found, ws, path, validation=True, guest=None):
         conf.write(f)
 
 
-def cloud_netns(state_dir):
-    """The namespace ``sausage up --netns`` put the data plane in, or None."""
+def cloud_setting(state_dir, name, default=None):
+    """One setting of the cloud's ``sausage.yaml`` in the state dir, or ``default``."""
     try:
         with open(os.path.join(state_dir, 'sausage.yaml')) as f:
-            return (yaml.safe_load(f) or {}).get('netns')
-    except OSError:
-        return None
+            return (yaml.safe_load(f) or {}).get(name) or default
+    except (OSError, TypeError):
+        return default
+
+
+def cloud_netns(state_dir):
+    """The namespace ``sausage up --netns`` put the data plane in, or None."""
+    return cloud_setting(state_dir, 'netns')
 
 
 def write_stestr_conf(ws):
@@ -473,7 +495,7 @@ def main():
     validation = not args.no_validation
     guest = os.path.join(args.repo_root, '.cache', 'testimage', 'disk.qcow2')
     write_config(cloud, found, ws, conf_path, validation,
-                 guest if validation and os.path.exists(guest) else None)
+                 guest if validation and os.path.exists(guest) else None, args.state_dir)
     log('wrote %s (validation %s)' % (conf_path, 'on' if validation else 'off'))
 
     cmd = (['tempest', 'run', '--config-file', conf_path,
