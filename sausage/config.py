@@ -54,6 +54,16 @@ class Settings(BaseModel):
     # (also never more than about a second's worth); past that a login is answered 503 with
     # Retry-After at once instead of queueing.
     password_hash_backlog: int = Field(default=64, ge=0)
+    # DNS as a service: the controller's PowerDNS answers DNS on this host:port (inside the
+    # --netns namespace when one is set).
+    dns_listen: str = "127.0.0.1:5354"
+    # The port of PowerDNS's HTTP API, on loopback only (of the --netns namespace when set).
+    dns_api_port: int = Field(default=8081, ge=1, le=65535)
+    # The nameservers every zone's apex NS names; the first is the SOA's primary.
+    dns_nameservers: list[str] = Field(default_factory=lambda: ["ns1.sausage.test."],
+                                       min_length=1)
+    # Upstream resolvers the guests' DNS forwards to (empty: none).
+    dns_resolvers: list[str] = Field(default_factory=list)
 
     @field_validator("public_cidr")
     @classmethod
@@ -62,6 +72,32 @@ class Settings(BaseModel):
         if net.version != 4 or net.num_addresses < 8:
             raise ValueError("public_cidr must be an IPv4 prefix of /29 or larger")
         return str(net)
+
+    @field_validator("dns_listen")
+    @classmethod
+    def _listen(cls, value: str) -> str:
+        host, _, port = value.rpartition(":")
+        ipaddress.ip_address(host.strip("[]"))  # ValueError → a clear config error
+        if not port.isdigit() or not 1 <= int(port) <= 65535:
+            raise ValueError("dns_listen must be ADDRESS:PORT")
+        return value
+
+    @field_validator("dns_nameservers", "dns_resolvers", mode="before")
+    @classmethod
+    def _list(cls, value: Any) -> Any:
+        # SAUSAGE_DNS_NAMESERVERS=ns1.example.org.,ns2.example.org. (an env var is one string)
+        return [v.strip() for v in value.split(",") if v.strip()] if isinstance(value, str) \
+            else value
+
+    @field_validator("dns_nameservers")
+    @classmethod
+    def _absolute(cls, value: list[str]) -> list[str]:
+        return [name if name.endswith(".") else name + "." for name in value]
+
+    @field_validator("dns_resolvers")
+    @classmethod
+    def _resolvers(cls, value: list[str]) -> list[str]:
+        return [str(ipaddress.ip_address(v)) for v in value]
 
     @field_validator("tunnel_ip")
     @classmethod
