@@ -102,6 +102,15 @@ class PowerDNS:
             "soa_edit": "", "nameservers": [],
             "rrsets": [_body(r, None) for r in zone.published()],
         })
+        # PowerDNS purges its caches when a zone changes, not when one is created: a REFUSED
+        # cached from before (a query for the zone, or for one deleted and made again) would
+        # be answered for up to cache-ttl seconds more
+        self.flush_cache(zone.name)
+
+    def flush_cache(self, name: str) -> None:
+        """Drop what the server cached for ``name`` and every name under it."""
+        query = urllib.parse.urlencode({"domain": name if name.endswith(".") else name + "."})
+        self.request("PUT", f"/cache/flush?{query}")
 
     def update_zone(self, name: str, replace: Iterable[RRset],
                     delete: Iterable[tuple[str, str]] = ()) -> None:
