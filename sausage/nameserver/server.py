@@ -153,7 +153,9 @@ class PowerDNSServer:
         return self.process is not None and self.process.poll() is None
 
     def start(self, timeout: float = 30.0) -> None:
-        """Start pdns_server and wait until its API answers; ServerError when it does not."""
+        """Start pdns_server and wait until its API answers; ServerError when it does not.
+        The process gets SIGTERM when the calling thread ends (so does it when the controller
+        dies, however): start it from a thread that lives as long as it should."""
         self._kill_leftover()
         if self.ensure_database():
             log.info("nameserver: new empty database %s", self.database)
@@ -301,6 +303,7 @@ class Nameserver:
                 while process.poll() is None and not self.stopping.wait(0.5):
                     pass
                 if self.stopping.is_set():
+                    self.server.stop()  # here: the process dies with the thread that made it
                     return
                 log.warning("nameserver: PowerDNS exited (%s):\n%s", process.returncode,
                             self.server.log_tail(5))
