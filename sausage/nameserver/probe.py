@@ -28,6 +28,9 @@ def query(host: str, port: int, qname: str, rdtype: str,
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = (factory or socket_factory(None))(family, socket.SOCK_DGRAM)
     try:
+        # dnspython waits (with the timeout) only on a non-blocking socket; on a blocking one a
+        # lost answer (a server restarting: the port is not bound) would block forever
+        sock.setblocking(False)
         message = dns.message.make_query(qname, rdtype)
         return dns.query.udp(message, host, port=port, timeout=timeout, sock=sock)
     finally:
