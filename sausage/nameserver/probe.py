@@ -31,6 +31,8 @@ def query(host: str, port: int, qname: str, rdtype: str,
         # dnspython waits (with the timeout) only on a non-blocking socket; on a blocking one a
         # lost answer (a server restarting: the port is not bound) would block forever
         sock.setblocking(False)
+        # connected: a port nobody listens on is an error at once (ICMP), not a timeout
+        sock.connect((host, port))
         message = dns.message.make_query(qname, rdtype)
         return dns.query.udp(message, host, port=port, timeout=timeout, sock=sock)
     finally:

@@ -235,7 +235,7 @@ def test_a_killed_server_is_restarted_and_answers_every_record(cloud: Cloud) -> 
     os.kill(process.pid, signal.SIGKILL)
     seconds = wait_until(lambda: cloud.server.process is not process and
                          probe.serial(cloud.server.host, cloud.server.port, "example.org.",
-                                      cloud.server.factory) == 1, 30)
+                                      cloud.server.factory, timeout=0.2) == 1, 30)
     FIGURES.append(f"kill -9 pdns_server → answering again: {seconds:.2f} s")
     every_record_answers(cloud)
 
@@ -247,8 +247,8 @@ def test_a_server_that_lost_its_database_gets_everything_back(cloud: Cloud) -> N
     cloud.server.database.unlink()
     os.kill(process.pid, signal.SIGKILL)
     seconds = wait_until(lambda: cloud.server.process is not process and all(
-        probe.serial(cloud.server.host, cloud.server.port, z.name, cloud.server.factory) == 1
-        for z in (EXAMPLE, REVERSE)), 30)
+        probe.serial(cloud.server.host, cloud.server.port, z.name, cloud.server.factory,
+                     timeout=0.2) == 1 for z in (EXAMPLE, REVERSE)), 30)
     FIGURES.append(f"database deleted + kill -9 → every zone republished: {seconds:.2f} s")
     assert cloud.server.database.exists()
     every_record_answers(cloud)
