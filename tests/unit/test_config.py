@@ -43,3 +43,22 @@ def test_the_api_runs_one_worker_per_core_unless_told_and_shares_the_cores_out_f
     assert (many.workers, many.password_hash_slots) == (8, 1)
     with pytest.raises(pydantic.ValidationError):
         config.load(tmp_path, api_workers=0)
+
+
+def test_the_nameserver_listens_on_loopback_by_default_and_names_absolute_nameservers(
+        tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    default = config.load(tmp_path)
+    assert (default.dns_listen, default.dns_api_port) == ("127.0.0.1:5354", 8081)
+    assert (default.dns_nameservers, default.dns_resolvers) == (["ns1.sausage.test."], [])
+    monkeypatch.setenv("SAUSAGE_DNS_NAMESERVERS", "ns1.example.org,ns2.example.org.")
+    monkeypatch.setenv("SAUSAGE_DNS_RESOLVERS", "192.0.2.53, 2001:db8::53")
+    from_env = config.load(tmp_path)
+    assert from_env.dns_nameservers == ["ns1.example.org.", "ns2.example.org."]
+    assert from_env.dns_resolvers == ["192.0.2.53", "2001:db8::53"]
+
+
+@pytest.mark.parametrize("bad", [{"dns_listen": "localhost:53"}, {"dns_listen": "127.0.0.1"},
+                                 {"dns_nameservers": []}, {"dns_resolvers": ["dns.example"]}])
+def test_a_bad_dns_setting_is_an_error(tmp_path: pathlib.Path, bad: dict[str, object]) -> None:
+    with pytest.raises(pydantic.ValidationError):
+        config.load(tmp_path, **bad)
