@@ -16,8 +16,8 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 
 from sausage import errors
-from sausage.api import (compute, faults, hashing, identity, image, internal, microversion, network,
-                         volume, wire)
+from sausage.api import (compute, dns, faults, hashing, identity, image, internal, microversion,
+                         network, volume, wire)
 from sausage.api.middleware import RequestContext
 from sausage.services.runtime import CatalogEntry, Cloud
 
@@ -55,6 +55,8 @@ def build(cloud: Cloud) -> Starlette:
             Mount("/network", routes=network.ROUTES),
             Route("/volume", volume.root, methods=["GET"]),
             Mount("/volume", routes=volume.ROUTES),
+            Route("/dns", dns.root, methods=["GET", "HEAD"]),
+            Mount("/dns", routes=dns.ROUTES),
             Mount("/internal", routes=internal.ROUTES),
         ],
         middleware=[Middleware(RequestContext),

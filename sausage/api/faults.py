@@ -53,6 +53,21 @@ def _webob(status: int, title: str, message: str) -> dict[str, Any]:
     return {"code": f"{status} {title}", "title": title, "message": message}
 
 
+_DESIGNATE_TYPES = {
+    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+    405: "method_not_allowed", 409: "duplicate", 413: "over_quota",
+    415: "unsupported_content_type", 503: "service_unavailable",
+}
+
+
+def _designate(status: int, title: str, message: str, kind: str = "",
+               request_id: str = "") -> dict[str, Any]:
+    """Designate's fault: the status, its error type (``zone_not_found`` …), the message and
+    the request id."""
+    return {"code": status, "type": kind or _DESIGNATE_TYPES.get(status, "unknown_failure"),
+            "message": message, "request_id": request_id}
+
+
 def _plain(status: int, title: str, message: str) -> dict[str, Any]:
     return {"code": status, "title": title, "message": message}
 
@@ -63,6 +78,7 @@ RENDERERS: dict[str, Body] = {
     "volume": _compute,
     "network": _network,
     "image": _webob,
+    "dns": _designate,
 }
 
 
@@ -76,12 +92,18 @@ def printable(text: str) -> str:
 
 
 def render(path: str, status: int, title: str, message: str,
-           headers: dict[str, str] | None = None, kind: str = "") -> Response:
+           headers: dict[str, str] | None = None, kind: str = "",
+           request_id: str = "") -> Response:
     renderer = RENDERERS.get(service_of(path), _plain)
     message = printable(message)
-    # Only Neutron's body names the error's own type; the others name the status.
-    body = (_network(status, title, message, printable(kind)) if renderer is _network
-            else renderer(status, title, message))
+    # Only Neutron's and Designate's bodies name the error's own type; the others name the
+    # status.
+    if renderer is _network:
+        body = _network(status, title, message, printable(kind))
+    elif renderer is _designate:
+        body = _designate(status, title, message, printable(kind), request_id)
+    else:
+        body = renderer(status, title, message)
     return JSONResponse(body, status_code=status, headers=headers)
 
 
@@ -93,15 +115,18 @@ def _www_authenticate(request: Request) -> dict[str, str]:
 async def handle(request: Request, exc: Exception) -> Response:
     """The one exception handler: looked up for every exception class the app raises."""
     path = request.url.path
+    request_id = str(getattr(request.state, "request_id", ""))
     if isinstance(exc, errors.SausageError):
         headers = {**exc.headers, **(_www_authenticate(request) if exc.status == 401 else {})}
-        return render(path, exc.status, exc.title, exc.message, headers or None, exc.kind)
+        return render(path, exc.status, exc.title, exc.message, headers or None, exc.kind,
+                      request_id)
     if isinstance(exc, HTTPException):
         message = {404: "The resource could not be found.",
                    405: "The method is not allowed for the requested URL."}.get(
             exc.status_code, str(exc.detail))
         title = {404: "Not Found", 405: "Method Not Allowed"}.get(exc.status_code, "Error")
-        return render(path, exc.status_code, title, message)
+        return render(path, exc.status_code, title, message, request_id=request_id)
     log.exception("unexpected error serving %s %s", request.method, path, exc_info=exc)
     return render(path, 500, "Internal Server Error",
-                  "An unexpected error prevented the server from fulfilling your request.")
+                  "An unexpected error prevented the server from fulfilling your request.",
+                  request_id=request_id)

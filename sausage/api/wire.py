@@ -163,6 +163,8 @@ MEDIA: dict[str, MediaRule] = {
     # PATCH and upload media types are checked by their own handlers.
     "network": MediaRule(_any, _unsupported),
     "image": MediaRule(_any, _unsupported),
+    # Designate (pecan) decodes any body as JSON.
+    "dns": MediaRule(_any, _unsupported),
 }
 
 

@@ -3,7 +3,8 @@
 Services enforce it themselves, never the API layer. Actions are named as the
 upstream service names them (Keystone's ``identity:get_user``, Neutron's
 ``create_port:mac_address``, Cinder's ``volume:extend``, Nova's
-``os_compute_api:servers:create``, Glance's ``modify_image``); each service's rules live in a
+``os_compute_api:servers:create``, Glance's ``modify_image``, Designate's
+``create_zone``); each service's rules live in a
 module of this package, built from the shared predicates in ``rules``. ``enforce`` raises
 Forbidden in the owning service's wording; ``allowed`` answers visibility questions, for which
 services raise their own NotFound (another project's resource is invisible, never 403).
@@ -15,7 +16,7 @@ from types import MappingProxyType
 
 from sausage import errors
 from sausage.services.context import Context
-from sausage.services.policy import compute, identity, image, network, volume
+from sausage.services.policy import compute, dns, identity, image, network, volume
 from sausage.services.policy.rules import Rule, Target, Wording, admin, rule
 
 __all__ = ["enforce", "allowed", "RULES"]
@@ -29,7 +30,7 @@ _COMMON = {"context_is_admin": (rule(admin), Wording("Policy doesn't allow {acti
 
 def _table() -> dict[str, tuple[Rule, Wording]]:
     out: dict[str, tuple[Rule, Wording]] = dict(_COMMON)
-    for service in (identity, network, volume, compute, image):
+    for service in (identity, network, volume, compute, image, dns):
         for action, found in service.RULES.items():
             if action in out:
                 raise ValueError(f"two services name the action {action}")
