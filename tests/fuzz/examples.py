@@ -52,6 +52,7 @@ SERVICE = Ref("identity", "services")
 REGION = Ref("identity", "regions")
 
 I, C, N, G, V = "/identity/v3", "/compute/v2.1", "/network/v2.0", "/image/v2", "/volume/v3/{project_id}"
+D = "/dns/v2"
 
 EXAMPLES: dict[str, list[Any]] = {
     # Identity
@@ -235,6 +236,19 @@ EXAMPLES: dict[str, list[Any]] = {
     f"PUT {V}/os-quota-sets/{{target}}": [{"quota_set": {"volumes": 20, "gigabytes": 200,
                                                          "snapshots": 20}}],
     f"PUT {V}/default-types/{{target}}": [{"default_type": {"volume_type": VTYPE}}],
+    # DNS
+    f"POST {D}/zones": [{"name": "fuzz.example.org.", "email": "admin@example.org",
+                         "ttl": 3600, "description": "z"},
+                        {"name": "other.example.net.", "email": "a@example.net"}],
+    f"PATCH {D}/zones/{{zone_id}}": [{"ttl": 600, "email": "b@example.org",
+                                      "description": "d"}],
+    f"POST {D}/zones/{{zone_id}}/recordsets": [
+        {"name": "www.fuzz.example.org.", "type": "A", "records": ["192.0.2.1"], "ttl": 60},
+        {"name": "fuzz.example.org.", "type": "MX", "records": ["10 mail.example.org."]},
+        {"name": "txt.other.example.net.", "type": "TXT", "records": ["hello"]}],
+    f"PUT {D}/zones/{{zone_id}}/recordsets/{{recordset_id}}": [
+        {"records": ["192.0.2.2"], "ttl": 120, "description": "r"}, {"ttl": None}],
+    f"PATCH {D}/quotas/{{project_id}}": [{"zones": 20, "zone_recordsets": 100}],
 }
 
 # Writes that take no body (or ignore it): the fuzzer still sends hostile ones.
@@ -268,6 +282,10 @@ FILTERS: dict[str, list[str]] = {
                "container_format", "protected", "tag"],
     "volumes": ["metadata", "glance_metadata", "bootable", "with_count", "offset"],
     "flavors": ["minDisk", "minRam", "is_public"],
+    "zones": ["name", "email", "status", "ttl", "description", "type", "sort_key", "sort_dir",
+              "marker", "limit"],
+    "recordsets": ["name", "type", "ttl", "data", "status", "description", "sort_key",
+                   "sort_dir", "marker", "limit"],
     "role_assignments": ["user.id", "group.id", "role.id", "scope.project.id",
                          "scope.domain.id", "effective", "include_names", "include_subtree"],
 }

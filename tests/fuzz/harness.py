@@ -111,6 +111,10 @@ def fault_problem(service: str, status: int, content: bytes) -> str:
         ok = isinstance(err, dict) and all(isinstance(err.get(k), str)
                                            for k in ("type", "message", "detail"))
         return "" if ok else "not Neutron's {'NeutronError': {type, message, detail}}"
+    if service == "dns":
+        ok = (isinstance(body, dict) and body.get("code") == status
+              and all(isinstance(body.get(k), str) for k in ("type", "message", "request_id")))
+        return "" if ok else "not Designate's {code, type, message, request_id}"
     ok = (isinstance(body, dict) and str(body.get("code", "")).startswith(str(status))
           and isinstance(body.get("message"), str))
     return "" if ok else "not Glance's {code: '<status> <title>', title, message}"

@@ -13,13 +13,14 @@ from starlette.routing import BaseRoute, Mount, Route
 
 __all__ = ["Endpoint", "endpoints", "SERVICES"]
 
-# The five services and the prefix each one's resources live under.
+# The services and the prefix each one's resources live under.
 SERVICES = {
     "identity": "/identity/v3/",
     "compute": "/compute/v2.1/",
     "network": "/network/v2.0/",
     "image": "/image/v2/",
     "volume": "/volume/v3/{project_id}/",
+    "dns": "/dns/v2/",
 }
 
 _PARAM = re.compile(r"\{([^}:]+)(?::[^}]+)?\}")
