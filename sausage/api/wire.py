@@ -163,8 +163,11 @@ MEDIA: dict[str, MediaRule] = {
     # PATCH and upload media types are checked by their own handlers.
     "network": MediaRule(_any, _unsupported),
     "image": MediaRule(_any, _unsupported),
-    # Designate (pecan) decodes any body as JSON.
-    "dns": MediaRule(_any, _unsupported),
+    # Designate reads application/json (and JSON patch) bodies only.
+    "dns": MediaRule(lambda m: m in ("application/json", "application/json-patch+json"),
+                     lambda m: errors.UnsupportedMediaType(
+                         "Content-type must be application/json",
+                         kind="unsupported_content_type")),
 }
 
 

@@ -158,6 +158,9 @@ def test_a_recordset_is_updated_with_put_and_deleted(api: Api, member: dict[str,
     assert (r.json()["status"], r.json()["action"]) == ("PENDING", "UPDATE")
     assert dns(api, "PUT", path, member, json={"records": ["abc"]}).status_code == 400
     assert dns(api, "PUT", path, member, json={"type": "AAAA"}).status_code == 400
+    same = dns(api, "PUT", path, member, json={"name": "www.example.org.", "type": "A",
+                                               "records": ["192.0.2.7", "192.0.2.8"]})
+    assert same.status_code == 202, same.text
     assert dns(api, "GET", path, member).json()["records"] == ["192.0.2.7", "192.0.2.8"]
     serial = dns(api, "GET", f"/zones/{zone['id']}", member).json()["serial"]
     r = dns(api, "DELETE", path, member)
@@ -188,7 +191,10 @@ def test_managed_soa_and_ns_change_only_for_admins_who_say_so(
     admin = {**api.admin, "X-Auth-All-Projects": "true"}
     r = dns(api, "PUT", f"/zones/{zone['id']}/recordsets/{soa['id']}", admin,
             json={"records": ["x"]}, headers={"X-Designate-Edit-Managed-Records": "true"})
-    assert r.status_code == 400
+    assert r.status_code == 400 and r.json()["type"] == "bad_request"
+    r = dns(api, "PUT", path, admin, json=[{"hostname": "ns0.example.net.", "priority": 1}],
+            headers={"X-Designate-Edit-Managed-Records": "true"})
+    assert r.status_code == 400 and r.json()["type"] == "bad_request"
     r = dns(api, "PUT", path, admin, json={"ttl": 120},
             headers={"X-Designate-Edit-Managed-Records": "true"})
     assert r.status_code == 202, r.text

@@ -52,7 +52,8 @@ def test_the_dns_root_lists_v2_as_current(api: Api) -> None:
 
 def test_a_zone_is_created_pending_with_designates_fields(api: Api, member: dict[str, str]
                                                           ) -> None:
-    zone = make_zone(api, member, "Example.ORG.", ttl=600, description="mine")
+    zone = make_zone(api, member, "Example.ORG.", ttl=600, description="mine",
+                     attributes={"attribute_key": "hint"})
     assert zone["name"] == "example.org." and zone["ttl"] == 600
     assert (zone["status"], zone["action"]) == ("PENDING", "CREATE")
     assert zone["type"] == "PRIMARY" and zone["masters"] == [] and zone["attributes"] == {}
@@ -115,6 +116,13 @@ def test_malformed_json_is_a_designate_400(api: Api, member: dict[str, str]) -> 
                 headers={"Content-Type": "application/json"})
         assert r.status_code == 400, raw
         assert set(r.json()) == {"code", "type", "message", "request_id"}
+        assert r.json()["type"] == "invalid_json"
+    r = dns(api, "POST", "/zones", member, json=[{"name": "example.org."}])
+    assert r.status_code == 400 and r.json()["type"] == "bad_request"
+    r = dns(api, "POST", "/zones", member, content=b'{"name": "example.org."}',
+            headers={"Content-Type": "text/plain"})
+    assert r.status_code == 415 and r.json()["type"] == "unsupported_content_type"
+    assert counts(api) == (0, 0, 0)
 
 
 def test_a_duplicate_zone_is_a_409_and_nothing_is_written(api: Api, member: dict[str, str]

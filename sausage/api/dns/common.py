@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 
 from starlette.requests import Request
 
+from sausage import errors
 from sausage.api import wire
 from sausage.services.dns import recordsets
 from sausage.services.dns.common import Scope
@@ -41,9 +42,12 @@ def scope(request: Request) -> Scope:
 
 
 async def body(request: Request) -> dict[str, Any]:
-    return await wire.json_object(
-        request, "Invalid JSON body", "Provided object does not match schema: the body must "
-        "be a JSON object", kind="invalid_json")
+    """The JSON object sent: 400 ``invalid_json`` when it is not JSON, ``bad_request`` when
+    it is not an object."""
+    value = await wire.json_value(request, "Invalid JSON body", kind="invalid_json")
+    if not isinstance(value, dict):
+        raise errors.BadRequest("The request body must be a JSON object", kind="bad_request")
+    return value
 
 
 def v2_url(request: Request) -> str:

@@ -249,13 +249,14 @@ def _writable(s: Session, ctx: Context, scope: Scope, zone_id: str, recordset_id
 def update(s: Session, ctx: Context, scope: Scope, zone_id: str, recordset_id: str,
            values: dict[str, Any]) -> View:
     ctx = scoped(ctx, scope)
+    zone, rs = _writable(s, ctx, scope, zone_id, recordset_id, "update_recordset", "updated")
     for key in ("name", "type", "zone_id", "project_id"):
-        if key in values:
+        # Designate compares with what the recordset holds: the same value is no change.
+        if key in values and values[key] != getattr(rs, key):
             raise bad_request(f"Changing a recordset's {key} is not allowed")
     for key in values:
-        if key not in _UPDATE_FIELDS:
+        if key not in _UPDATE_FIELDS | {"name", "type", "zone_id", "project_id"}:
             raise _schema(f"'{key[:64]}' is a read only or unknown field")
-    zone, rs = _writable(s, ctx, scope, zone_id, recordset_id, "update_recordset", "updated")
     if "ttl" in values:
         rs.ttl = _ttl(values["ttl"])
     if "description" in values:

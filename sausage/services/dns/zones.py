@@ -109,9 +109,16 @@ def create(s: Session, ctx: Context, scope: Scope, values: dict[str, Any]) -> m.
     if zone_type != "PRIMARY":
         raise invalid("Provided object does not match schema: only PRIMARY zones are "
                       "supported")
-    if values.get("masters") not in (None, []) or values.get("attributes") not in (None, {}):
-        raise invalid("Provided object does not match schema: a PRIMARY zone has no "
-                      "masters or attributes")
+    if values.get("masters") not in (None, []):
+        raise invalid("Provided object does not match schema: a PRIMARY zone has no masters")
+    attributes = values.get("attributes")
+    # Designate's scheduler hints (pool placement): the cloud has one pool, so they are
+    # checked and not kept.
+    if attributes is not None and not (isinstance(attributes, dict) and all(
+            isinstance(v, str) and len(k) <= 50 and len(v) <= 50
+            for k, v in attributes.items())):
+        raise invalid("Provided object does not match schema: attributes must map names to "
+                      "strings")
     if "name" not in values:
         raise invalid("Provided object does not match schema: 'name' is a required property")
     if "email" not in values:
