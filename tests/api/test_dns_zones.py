@@ -296,6 +296,12 @@ def test_the_zone_quota_is_enforced_with_413_and_admins_set_it(
     r = dns(api, "PATCH", f"/quotas/{project}", api.admin, json={"zones": -1},
             headers={"X-Auth-All-Projects": "true"})
     assert r.status_code == 400
+    r = dns(api, "PATCH", "/quotas/no-such-project", api.admin, json={"zones": 5},
+            headers={"X-Auth-All-Projects": "true"})
+    assert r.status_code == 400 and r.json()["type"] == "invalid_project"
+    assert dns(api, "PATCH", f"/quotas/{project}", api.admin, json={"zones": 5}
+               ).status_code == 403  # another project's, without all projects
+    assert dns(api, "GET", "/quotas", member).json() == shown
 
 
 def test_only_admins_use_the_request_modifiers(api: Api) -> None:

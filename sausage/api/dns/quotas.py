@@ -1,5 +1,5 @@
-"""``/v2/quotas/{project_id}``: Designate quotas (read, set by admins, reset to the
-defaults)."""
+"""``/v2/quotas/{project_id}`` (and ``/v2/quotas``, the caller's own): Designate quotas
+(read, set by admins, reset to the defaults)."""
 
 from __future__ import annotations
 
@@ -26,4 +26,12 @@ async def item(request: Request) -> Response:
     return wire.json(await wire.call(request, svc.show, scope, project_id))
 
 
-ROUTES = [Route("/v2/quotas/{project_id}", item, methods=["GET", "HEAD", "PATCH", "DELETE"])]
+async def own(request: Request) -> Response:
+    return wire.json(await wire.call(request, svc.show_own, common.scope(request)))
+
+
+ROUTES = [
+    Route("/v2/quotas", own, methods=["GET", "HEAD"]),
+    Route("/v2/quotas/", own, methods=["GET", "HEAD"]),
+    Route("/v2/quotas/{project_id}", item, methods=["GET", "HEAD", "PATCH", "DELETE"]),
+]

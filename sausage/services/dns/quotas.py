@@ -14,11 +14,12 @@ from sqlalchemy.orm import Session
 
 from sausage import errors
 from sausage.db.models import dns as m
+from sausage.db.models import identity as im
 from sausage.services import policy
 from sausage.services.context import Context
 from sausage.services.dns.common import Scope, invalid, scoped
 
-__all__ = ["DEFAULTS", "limits", "show", "update", "reset", "check_zones",
+__all__ = ["DEFAULTS", "limits", "show", "show_own", "update", "reset", "check_zones",
            "check_recordsets", "check_records"]
 
 DEFAULTS = {"zones": 10, "zone_recordsets": 500, "zone_records": 500,
@@ -33,10 +34,13 @@ def limits(s: Session, project_id: str) -> dict[str, int]:
     return out
 
 
-def _target(ctx: Context, scope: Scope, project_id: str, action: str) -> Context:
+def _target(ctx: Context, scope: Scope, project_id: str, action: str,
+            other_needs_all: bool = True) -> Context:
+    """Designate's check: the policy, and another project's quotas only with all projects
+    (even for admins; resetting them excepted)."""
     ctx = scoped(ctx, scope)
     policy.enforce(ctx, action, {"project_id": project_id})
-    if project_id != ctx.project_id and not scope.all_projects and not ctx.is_admin:
+    if other_needs_all and project_id != ctx.project_id and not scope.all_projects:
         raise errors.Forbidden("Forbidden", kind="forbidden")
     return ctx
 
@@ -46,9 +50,18 @@ def show(s: Session, ctx: Context, scope: Scope, project_id: str) -> dict[str, i
     return limits(s, project_id)
 
 
+def show_own(s: Session, ctx: Context, scope: Scope) -> dict[str, int]:
+    """The caller's own project's quotas (``GET /v2/quotas``)."""
+    ctx = scoped(ctx, scope)
+    return show(s, ctx, Scope(all_projects=scope.all_projects), ctx.project_id or "")
+
+
 def update(s: Session, ctx: Context, scope: Scope, project_id: str,
            values: dict[str, Any]) -> dict[str, int]:
     _target(ctx, scope, project_id, "set_quota")
+    # Designate's quotas_verify_project_id: the project must exist.
+    if s.get(im.Project, project_id) is None:
+        raise errors.BadRequest(f"Project {project_id[:64]} not found", kind="invalid_project")
     if not values:
         raise invalid("Provided object does not match schema: no quota given")
     for resource, limit in values.items():
@@ -70,7 +83,7 @@ def update(s: Session, ctx: Context, scope: Scope, project_id: str,
 
 
 def reset(s: Session, ctx: Context, scope: Scope, project_id: str) -> None:
-    _target(ctx, scope, project_id, "reset_quotas")
+    _target(ctx, scope, project_id, "reset_quotas", other_needs_all=False)
     s.execute(delete(m.DnsQuota).where(m.DnsQuota.project_id == project_id))
 
 
