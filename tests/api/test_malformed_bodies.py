@@ -41,6 +41,7 @@ ENDPOINTS = [
     Endpoint("network", "/network/v2.0/networks", "network", {"name": "poisoned"}),
     Endpoint("volume", "/volume/v3/{project}/volumes", "volume", {"size": 1}),
     Endpoint("image", "/image/v2/images", "", {"name": "poisoned"}),
+    Endpoint("dns", "/dns/v2/zones", "", {"name": "poisoned.org.", "email": "a@b.org"}),
 ]
 
 POISONS = {
@@ -76,6 +77,10 @@ def fault_of(service: str, status: int, response: Any) -> str:
     if service == "network":
         assert set(body["NeutronError"]) == {"type", "message", "detail"}
         return str(body["NeutronError"]["message"])
+    if service == "dns":
+        assert body["code"] == status and set(body) == {"code", "type", "message",
+                                                        "request_id"}, body
+        return str(body["message"])
     assert body["code"].startswith(f"{status} "), body
     return str(body["message"])
 
@@ -135,6 +140,8 @@ def test_a_body_at_the_depth_limit_is_still_read(api: Api) -> None:
     ("volume", "application/vnd.openstack.volume+json", 202),
     # Neutron and Glance read any body as JSON.
     ("network", "text/plain", 201), ("image", "text/plain", 201),
+    # Designate reads application/json only.
+    ("dns", "text/plain", 415), ("dns", "application/json-patch+json", 202),
 ])
 def test_each_service_reads_the_content_types_its_upstream_reads(
         api: Api, service: str, media: str, status: int) -> None:
@@ -144,10 +151,12 @@ def test_each_service_reads_the_content_types_its_upstream_reads(
     before = listed(api, endpoint, token, project)
     r = api.client.post(endpoint.path(project), headers={**token, "Content-Type": media},
                         content=json.dumps({endpoint.member: {**endpoint.fields, "name": "ct"}}
-                                           if endpoint.member else {"name": "ct"}).encode())
+                                           if endpoint.member else {**endpoint.fields, "name":
+                                           "ct.org." if service == "dns" else "ct"}).encode())
     if status >= 400:
         message = fault_of(service, status, r)
-        assert ("Unsupported Content-Type" if status == 415 else "application/json") in message
+        assert ("Unsupported Content-Type" if status == 415 and service != "dns"
+                else "application/json") in message
         assert listed(api, endpoint, token, project) == before
     else:
         assert r.status_code == status, r.text
@@ -158,7 +167,7 @@ def test_a_json_body_without_a_content_type_is_read_as_json(api: Api, endpoint: 
                                                             ) -> None:
     project = api.id_of("project", "admin")
     body = {endpoint.member: {**endpoint.fields, "name": "no-ct"}} if endpoint.member else {
-        "name": "no-ct"}
+        **endpoint.fields, "name": "no-ct.org." if endpoint.service == "dns" else "no-ct"}
     r = api.client.post(endpoint.path(project), headers=api.admin,
                         content=json.dumps(body).encode())
     assert r.status_code in (200, 201, 202), r.text
@@ -216,7 +225,7 @@ def test_a_header_byte_that_is_not_utf8_is_never_a_500(
 
 
 def test_the_fault_renderer_writes_a_message_holding_a_lone_surrogate() -> None:
-    for service in ("identity", "compute", "network", "volume", "image", "other"):
+    for service in ("identity", "compute", "network", "volume", "image", "dns", "other"):
         response = faults.render(f"/{service}/x", 400, "Bad Request", "bad \ud800 \x00 \xff")
         assert "\\ud800" in response.body.decode("utf-8")
 

@@ -44,7 +44,7 @@ def scope(request: Request) -> Scope:
 async def body(request: Request) -> dict[str, Any]:
     """The JSON object sent: 400 ``invalid_json`` when it is not JSON, ``bad_request`` when
     it is not an object."""
-    value = await wire.json_value(request, "Invalid JSON body", kind="invalid_json")
+    value = await wire.json_value(request, "Malformed JSON in request body", kind="invalid_json")
     if not isinstance(value, dict):
         raise errors.BadRequest("The request body must be a JSON object", kind="bad_request")
     return value
