@@ -4,6 +4,7 @@ project's zones invisible; quotas and the request modifiers."""
 
 from __future__ import annotations
 
+import concurrent.futures
 from typing import Any
 
 import httpx
@@ -323,3 +324,13 @@ def test_an_admin_acts_as_another_project_with_sudo(api: Api) -> None:
     assert dns(api, "GET", f"/zones/{zone['id']}", member).status_code == 200
     listed = dns(api, "GET", "/zones", api.admin, headers=sudo).json()["zones"]
     assert [z["id"] for z in listed] == [zone["id"]]
+
+
+def test_two_workers_creating_the_same_zone_at_once_make_one(api: Api, other: Api) -> None:
+    token = api.user_in_project("member")[2]
+    body = {"name": "race.example.org.", "email": "a@example.org"}
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(lambda worker: dns(worker, "POST", "/zones", token, json=body),
+                                (api, other)))
+    assert sorted(r.status_code for r in answers) == [202, 409], [r.text for r in answers]
+    assert counts(api)[0] == 1

@@ -2,7 +2,8 @@
 ``recordset_records`` and ``api_export_size``; rows in ``dns_quotas`` override the defaults.
 
 A project reads its own; admins read (with all projects) and set anyone's. Creates check
-them before writing (413 ``over_quota``, nothing written).
+them before writing (413 ``over_quota``, nothing written); recordset and record checks are
+serialised by the zone's row lock, zone checks by the project's quota lock.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session
 from sausage import errors
 from sausage.db.models import dns as m
 from sausage.db.models import identity as im
-from sausage.services import policy
+from sausage.services import policy, quota_lock
 from sausage.services.context import Context
 from sausage.services.dns.common import Scope, invalid, scoped
 
@@ -92,6 +93,9 @@ def _over(resource: str) -> errors.SausageError:
 
 
 def check_zones(s: Session, project_id: str) -> None:
+    """Room for one more zone; holds the project's quota lock (``quota_lock``) so two
+    concurrent creates cannot both pass."""
+    quota_lock.lock_project(s, project_id)
     count = s.scalar(select(func.count()).select_from(m.DnsZone).where(
         m.DnsZone.project_id == project_id)) or 0
     if count + 1 > limits(s, project_id)["zones"]:

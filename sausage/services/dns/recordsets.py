@@ -149,6 +149,7 @@ def create(s: Session, ctx: Context, scope: Scope, zone_id: str,
         if existing.action != "DELETE":
             raise errors.Conflict("Duplicate RecordSet", kind="duplicate_recordset")
         # A deleted, not yet unpublished recordset of the name: the new one replaces it.
+        s.execute(sql_delete(m.DnsRecord).where(m.DnsRecord.recordset_id == existing.id))
         s.execute(sql_delete(m.DnsRecordset).where(m.DnsRecordset.id == existing.id))
         s.flush()
     if datas:

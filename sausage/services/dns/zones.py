@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sausage import errors
@@ -135,7 +136,10 @@ def create(s: Session, ctx: Context, scope: Scope, values: dict[str, Any]) -> m.
                      description=description, type="PRIMARY", status="PENDING",
                      action="CREATE", version=1, managed=False, created_at=utcnow())
     s.add(zone)
-    s.flush()
+    try:
+        s.flush()
+    except IntegrityError as e:  # the same name created at the same moment
+        raise errors.Conflict("Duplicate Zone", kind="duplicate_zone") from e
     _apex(s, zone)
     s.flush()
     return zone
