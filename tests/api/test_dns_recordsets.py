@@ -195,9 +195,12 @@ def test_managed_soa_and_ns_change_only_for_admins_who_say_so(
     r = dns(api, "PUT", path, admin, json=[{"hostname": "ns0.example.net.", "priority": 1}],
             headers={"X-Designate-Edit-Managed-Records": "true"})
     assert r.status_code == 400 and r.json()["type"] == "bad_request"
-    r = dns(api, "PUT", path, admin, json={"ttl": 120},
+    r = dns(api, "PUT", path, admin, json={"ttl": 120, "records": ["ns2.example.net."]},
             headers={"X-Designate-Edit-Managed-Records": "true"})
     assert r.status_code == 202, r.text
+    assert r.json()["records"] == ["ns2.example.net."]
+    r = dns(api, "PUT", path, member, json={"ttl": 60})  # still managed
+    assert r.status_code == 400 and r.json()["type"] == "bad_request"
 
 
 def test_recordsets_across_zones_are_listed_paged_and_filtered(

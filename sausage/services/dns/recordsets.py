@@ -268,7 +268,9 @@ def update(s: Session, ctx: Context, scope: Scope, zone_id: str, recordset_id: s
         datas = _records(rs.type, values["records"])
         if rs.type == "CNAME" and len(datas) > 1:
             raise bad_request("CNAME recordsets may not have more than 1 record")
-        quotas.check_records(s, zone, rs.id, len(datas))
+        managed = _managed(s, rs)  # an admin's edit of a managed recordset keeps it managed
+        if not managed:
+            quotas.check_records(s, zone, rs.id, len(datas))
         current = {r.data: r for r in s.scalars(select(m.DnsRecord).where(
             m.DnsRecord.recordset_id == rs.id))}
         for data, record in current.items():
@@ -276,7 +278,7 @@ def update(s: Session, ctx: Context, scope: Scope, zone_id: str, recordset_id: s
                 s.delete(record)
         for data in datas:
             if data not in current:
-                s.add(m.DnsRecord(id=new_id(), recordset_id=rs.id, data=data, managed=False))
+                s.add(m.DnsRecord(id=new_id(), recordset_id=rs.id, data=data, managed=managed))
     rs.status, rs.action = "PENDING", "UPDATE"
     rs.version += 1
     rs.updated_at = utcnow()

@@ -54,7 +54,7 @@ def _check_name(s: Session, name: str) -> None:
     labels = name.rstrip(".").split(".")
     if len(labels) <= 1:
         raise errors.BadRequest("More than one label is required", kind="invalid_zone_name")
-    tlds = set(s.scalars(select(m.DnsTld.name)))
+    tlds = {t.lower().rstrip(".") for t in s.scalars(select(m.DnsTld.name))}
     if tlds:
         if not any(".".join(labels[i:]) in tlds for i in range(len(labels))):
             raise errors.BadRequest("Invalid TLD", kind="invalid_zone_name")
