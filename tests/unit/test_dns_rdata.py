@@ -51,7 +51,7 @@ def test_valid_records_are_answered_in_presentation_form(rtype: str, data: str,
     ("MX", "-0 a.org."), ("MX", "65536 a.org."), ("TXT", "\\"), ("TXT", "testtext\\"),
     ("TXT", "a\nb"), ("TXT", '"unbalanced'), ("TXT", '"in"side"'), ("TXT", "x" * 256),
     ("SSHFP", "-1 1 abcdef0123"), ("SSHFP", "1 -0 abcdef0123"), ("SSHFP", "1 1 xyz"),
-    ("CAA", "256 issue a.org"), ("CAA", "0 issue a.org; bad"), ("CNAME", "a.org"),
+    ("CAA", "2 issue a.org"), ("CNAME", "*.a.org."), ("CAA", "0 issue a.org; bad"), ("CNAME", "a.org"),
     ("PTR", "*.a.org."), ("SRV", "1 2 3"), ("A", 42),
 ])
 def test_invalid_records_are_refused(rtype: str, data: object) -> None:

@@ -51,10 +51,6 @@ def _domain(data: str) -> str:
     return names.zone_name(data, "Domain")
 
 
-def _host(data: str) -> str:
-    return names.host_name(data)
-
-
 def _mx(data: str) -> str:
     priority, exchange = _parts(data, 2)
     _int(priority, 0, 65535, "priority")
@@ -113,7 +109,7 @@ def _txt(data: str) -> str:
 
 def _caa(data: str) -> str:
     flags, tag, value = (data.split(" ", 2) + ["", ""])[:3]
-    _int(flags, 0, 255, "flags")
+    _int(flags, 0, 1, "flags")  # Designate's range
     if tag in ("issue", "issuewild"):
         entries = value.split(";")
         domain = entries[0]
@@ -135,7 +131,7 @@ def _caa(data: str) -> str:
 
 
 TYPES: dict[str, Callable[[str], str]] = {
-    "A": _a, "AAAA": _aaaa, "CNAME": _host, "MX": _mx, "TXT": _txt, "SPF": _txt,
+    "A": _a, "AAAA": _aaaa, "CNAME": _domain, "MX": _mx, "TXT": _txt, "SPF": _txt,
     "SRV": _srv, "PTR": _domain, "NS": _domain, "SSHFP": _sshfp, "CAA": _caa,
 }
 
