@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from sausage.services.dns import names
 
-__all__ = ["check", "TYPES"]
+__all__ = ["check", "srv_name_ok", "TYPES"]
 
 _SSHFP_FP = re.compile(r"^([0-9A-Fa-f]{10,40}|[0-9A-Fa-f]{64})\Z")
 _SRV_NAME = re.compile(r"^(?:_[A-Za-z0-9_\-]{1,63}\.){2}")
