@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from sausage.api.dns import quotas, recordsets, versions, zones
+from sausage.api.dns import quotas, recordsets, reverse, tlds, transfers, versions, zones
 
 __all__ = ["ROUTES", "root"]
 
@@ -13,4 +13,5 @@ root = versions.root
 
 ROUTES: list[BaseRoute] = [
     *versions.ROUTES, *zones.ROUTES, *recordsets.ROUTES, *quotas.ROUTES,
+    *tlds.ROUTES, *transfers.ROUTES, *reverse.ROUTES,
 ]

@@ -1,0 +1,301 @@
+"""Designate's zone transfers: a zone's project offers it (a *request*, with a generated key,
+optionally naming the one project that may take it); another project *accepts* with the key,
+and the zone with its recordsets becomes that project's.
+
+Called by ``api/dns/transfers.py``. As Designate:
+
+- one ACTIVE request per zone (409 ``duplicate_zone_transfer_request``); a zone being deleted
+  is not offered (400);
+- a request is listed to its zone's project and to its target; shown also to anyone when it
+  names no target; only the zone's project (and admin) see its details (key, projects, dates,
+  ``Shown.detailed``);
+- accepting needs the request ACTIVE (400 ``invalid_zone_transfer_request``), the right key
+  (403 ``invalid_key``, nothing changes) and room in the accepting project's zones quota (413
+  ``over_quota``); the zone's change bumps its serial (``common.bump``) so the publisher
+  republishes it, and ``transferred_at`` says when;
+- accepts are shown to their project and listed only to admin.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import secrets
+import string
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
+
+from sausage import errors
+from sausage.db.models import dns as m
+from sausage.db.models.base import utcnow
+from sausage.services import policy
+from sausage.services.context import Context
+from sausage.services.dns import common
+
+__all__ = ["Shown", "Page", "ListArgs", "create_request", "show_request", "list_requests",
+           "update_request", "delete_request", "accept", "show_accept", "list_accepts",
+           "DEFAULT_ZONES_QUOTA"]
+
+# Designate's default zones quota (the core's quotas take over where it has them).
+DEFAULT_ZONES_QUOTA = 10
+MAX_DESCRIPTION = 160
+_KEY_CHARS = string.ascii_uppercase + string.digits
+SORT_KEYS = ("created_at", "id", "updated_at")
+
+Row = TypeVar("Row", m.DnsZoneTransferRequest, m.DnsZoneTransferAccept)
+
+
+@dataclasses.dataclass(frozen=True)
+class Shown:
+    """A transfer request as its caller may see it: ``detailed`` False hides the key, the
+    projects and the dates (Designate's ``get_zone_transfer_request_detailed``)."""
+
+    row: m.DnsZoneTransferRequest
+    detailed: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class Page:
+    items: list[Any]
+    total: int
+
+
+@dataclasses.dataclass(frozen=True)
+class ListArgs:
+    """A list call's filters and paging (``status``; Designate's marker/limit/sort)."""
+
+    status: str | None = None
+    marker: str | None = None
+    limit: int | None = None
+    sort_key: str = "created_at"
+    sort_dir: str = "asc"
+
+
+def _request_missing() -> errors.NotFound:
+    return errors.NotFound("Could not find ZoneTransferRequest",
+                           kind="zone_transfer_request_not_found")
+
+
+def _accept_missing() -> errors.NotFound:
+    return errors.NotFound("Could not find ZoneTransferAccept",
+                           kind="zone_transfer_accept_not_found")
+
+
+def _description(values: dict[str, Any]) -> str | None:
+    value = values.get("description")
+    if value is not None and (not isinstance(value, str) or len(value) > MAX_DESCRIPTION):
+        raise common.invalid("Provided object does not match schema: description must be a "
+                             f"string of at most {MAX_DESCRIPTION} characters or null")
+    return value
+
+
+def _only(values: dict[str, Any], allowed: Sequence[str], what: str) -> None:
+    extra = sorted(k for k in values if k not in allowed)
+    if extra:
+        raise common.invalid(f"Provided object does not match schema '{what}': "
+                             f"'{extra[0]}' is read only or not a property")
+
+
+def _shown(ctx: Context, row: m.DnsZoneTransferRequest) -> Shown:
+    return Shown(row, policy.allowed(ctx, "get_zone_transfer_request_detailed",
+                                     {"project_id": row.project_id}))
+
+
+def _page(s: Session, query: Any, model: type[Row], args: ListArgs) -> tuple[list[Row], int]:
+    if args.sort_key not in SORT_KEYS:
+        raise errors.BadRequest(f"sort key must be one of {list(SORT_KEYS)}",
+                                kind="invalid_sort_key")
+    if args.status is not None:
+        query = query.where(model.status == args.status)
+    total = s.scalar(select(func.count()).select_from(query.subquery())) or 0
+    column, tie = getattr(model, args.sort_key), model.id
+    order = [column.asc(), tie.asc()] if args.sort_dir != "desc" else [column.desc(), tie.desc()]
+    rows = list(s.scalars(query.order_by(*order)))
+    if args.marker is not None:
+        ids = [r.id for r in rows]
+        if args.marker not in ids:
+            raise errors.BadRequest(f"Marker {args.marker[:64]} could not be found",
+                                    kind="marker_not_found")
+        rows = rows[ids.index(args.marker) + 1:]
+    return (rows[:args.limit] if args.limit is not None else rows), total
+
+
+# --- requests ---------------------------------------------------------------------------
+
+def create_request(s: Session, ctx: Context, scope: common.Scope, zone_id: str,
+                   values: dict[str, Any]) -> Shown:
+    """Offer the zone: a new ACTIVE request with a fresh key."""
+    ctx = common.scoped(ctx, scope)
+    _only(values, ("description", "target_project_id"), "transfer_request")
+    zone = common.visible_zone(s, ctx, scope, zone_id, lock=True)
+    policy.enforce(ctx, "create_zone_transfer_request", {"project_id": zone.project_id})
+    if zone.action == "DELETE":
+        raise common.bad_request("Can not transfer a deleting zone")
+    target = values.get("target_project_id")
+    if target is not None and (not isinstance(target, str) or not 0 < len(target) <= 64):
+        raise common.invalid("Provided object does not match schema 'transfer_request': "
+                             "target_project_id must be a project id or null")
+    active = s.scalars(select(m.DnsZoneTransferRequest.id).where(
+        m.DnsZoneTransferRequest.zone_id == zone.id,
+        m.DnsZoneTransferRequest.status == "ACTIVE")).first()
+    if active is not None:
+        raise errors.Conflict("Duplicate ZoneTransferRequest",
+                              kind="duplicate_zone_transfer_request")
+    row = m.DnsZoneTransferRequest(
+        id=common.new_id(), zone_id=zone.id, zone_name=zone.name,
+        project_id=zone.project_id, target_project_id=target,
+        key="".join(secrets.choice(_KEY_CHARS) for _ in range(8)),
+        description=_description(values), status="ACTIVE")
+    s.add(row)
+    s.flush()
+    return _shown(ctx, row)
+
+
+def _request(s: Session, ctx: Context, request_id: str, lock: bool = False
+             ) -> m.DnsZoneTransferRequest:
+    """The request, shown to whoever Designate's ``get_zone_transfer_request`` lets see it
+    (404 when missing, 403 when it is someone else's and names another target)."""
+    request_id = common.check_uuid(request_id, "zone_transfer_request_id")
+    query = select(m.DnsZoneTransferRequest).where(m.DnsZoneTransferRequest.id == request_id)
+    row = s.scalars(query.with_for_update() if lock else query).one_or_none()
+    if row is None:
+        raise _request_missing()
+    policy.enforce(ctx, "get_zone_transfer_request",
+                   {"project_id": row.project_id, "target_project_id": row.target_project_id})
+    return row
+
+
+def show_request(s: Session, ctx: Context, scope: common.Scope, request_id: str) -> Shown:
+    ctx = common.scoped(ctx, scope)
+    return _shown(ctx, _request(s, ctx, request_id))
+
+
+def list_requests(s: Session, ctx: Context, scope: common.Scope, args: ListArgs) -> Page:
+    """The requests of the caller's zones and those naming it as target (every one with all
+    projects)."""
+    ctx = common.scoped(ctx, scope)
+    policy.enforce(ctx, "find_zone_transfer_requests")
+    table = m.DnsZoneTransferRequest
+    query = select(table)
+    if not scope.all_projects:
+        if ctx.project_id is None:
+            return Page([], 0)
+        query = query.where(or_(table.project_id == ctx.project_id,
+                                table.target_project_id == ctx.project_id))
+    rows, total = _page(s, query, table, args)
+    return Page([_shown(ctx, r) for r in rows], total)
+
+
+def update_request(s: Session, ctx: Context, scope: common.Scope, request_id: str,
+                   values: dict[str, Any]) -> Shown:
+    """Change a request's description (the zone and target are fixed once made)."""
+    ctx = common.scoped(ctx, scope)
+    row = _request(s, ctx, request_id, lock=True)
+    policy.enforce(ctx, "update_zone_transfer_request", {"project_id": row.project_id})
+    for fixed in ("zone_id", "target_project_id", "zone_name"):
+        if fixed in values:
+            raise common.bad_request(f"{fixed} is immutable and cannot be changed")
+    _only(values, ("description",), "transfer_request")
+    if "description" in values:
+        row.description = _description(values)
+    row.updated_at = utcnow()
+    s.flush()
+    return _shown(ctx, row)
+
+
+def delete_request(s: Session, ctx: Context, scope: common.Scope, request_id: str) -> None:
+    ctx = common.scoped(ctx, scope)
+    request_id = common.check_uuid(request_id, "zone_transfer_request_id")
+    row = s.get(m.DnsZoneTransferRequest, request_id)
+    # Designate finds it with the caller's own scope: their zone's, or naming them as target.
+    if row is None or not (scope.all_projects or ctx.project_id in (
+            row.project_id, row.target_project_id)):
+        raise _request_missing()
+    policy.enforce(ctx, "delete_zone_transfer_request", {"project_id": row.project_id})
+    s.delete(row)
+
+
+# --- accepts ----------------------------------------------------------------------------
+
+def _zones_quota(s: Session, project_id: str) -> int:
+    override = s.get(m.DnsQuota, (project_id, "zones"))
+    return override.hard_limit if override is not None else DEFAULT_ZONES_QUOTA
+
+
+def _enforce_zones_quota(s: Session, project_id: str) -> None:
+    count = s.scalar(select(func.count()).select_from(m.DnsZone).where(
+        m.DnsZone.project_id == project_id)) or 0
+    limit = _zones_quota(s, project_id)
+    if limit >= 0 and count + 1 > limit:
+        raise errors.PayloadTooLarge("Quota exceeded for zones.", kind="over_quota")
+
+
+def accept(s: Session, ctx: Context, scope: common.Scope, values: dict[str, Any]
+           ) -> m.DnsZoneTransferAccept:
+    """Take the zone of the request with its key: the zone and its recordsets become the
+    caller's project's, the request COMPLETE."""
+    ctx = common.scoped(ctx, scope)
+    _only(values, ("key", "zone_transfer_request_id"), "transfer_accept")
+    key, request_id = values.get("key"), values.get("zone_transfer_request_id")
+    if not isinstance(key, str) or not key or len(key) > 160:
+        raise common.invalid("Provided object does not match schema 'transfer_accept': "
+                             "'key' is a required string of at most 160 characters")
+    if not isinstance(request_id, str):
+        raise common.invalid("Provided object does not match schema 'transfer_accept': "
+                             "'zone_transfer_request_id' is a required property")
+    request = _request(s, ctx, request_id, lock=True)
+    if request.status != "ACTIVE":
+        message = ("Zone Transfer Request has been used" if request.status == "COMPLETE"
+                   else "Zone Transfer Request Invalid")
+        raise errors.BadRequest(message, kind="invalid_zone_transfer_request")
+    if not secrets.compare_digest(request.key.encode(), key.encode()):
+        raise errors.Forbidden("Key does not match stored key for request",
+                               kind="invalid_key")
+    policy.enforce(ctx, "create_zone_transfer_accept",
+                   {"target_project_id": request.target_project_id})
+    if ctx.project_id is None:
+        raise common.bad_request("A project must accept a zone transfer")
+    zone = s.scalars(select(m.DnsZone).where(m.DnsZone.id == request.zone_id)
+                     .with_for_update()).one_or_none()
+    if zone is None:
+        raise _request_missing()
+    if zone.action == "DELETE":
+        raise common.bad_request("Can not transfer a deleting zone")
+    _enforce_zones_quota(s, ctx.project_id)
+    now = utcnow()
+    zone.project_id = ctx.project_id
+    zone.transferred_at = now
+    s.execute(update(m.DnsRecordset).where(m.DnsRecordset.zone_id == zone.id)
+              .values(project_id=ctx.project_id))
+    common.bump(s, zone)
+    request.status, request.updated_at = "COMPLETE", now
+    row = m.DnsZoneTransferAccept(
+        id=common.new_id(), zone_id=zone.id, project_id=ctx.project_id,
+        zone_transfer_request_id=request.id, status="COMPLETE")
+    s.add(row)
+    s.flush()
+    return row
+
+
+def show_accept(s: Session, ctx: Context, scope: common.Scope, accept_id: str
+                ) -> m.DnsZoneTransferAccept:
+    ctx = common.scoped(ctx, scope)
+    row = s.get(m.DnsZoneTransferAccept, common.check_uuid(accept_id, "transfer_accept_id"))
+    if row is None or not (scope.all_projects or row.project_id == ctx.project_id):
+        raise _accept_missing()
+    policy.enforce(ctx, "get_zone_transfer_accept", {"project_id": row.project_id})
+    return row
+
+
+def list_accepts(s: Session, ctx: Context, scope: common.Scope, args: ListArgs) -> Page:
+    """Accepts (admin only): the caller's project's, or every one with all projects."""
+    ctx = common.scoped(ctx, scope)
+    policy.enforce(ctx, "find_zone_transfer_accepts")
+    table = m.DnsZoneTransferAccept
+    query = select(table)
+    if not scope.all_projects:
+        query = query.where(table.project_id == ctx.project_id)
+    rows, total = _page(s, query, table, args)
+    return Page(list(rows), total)
