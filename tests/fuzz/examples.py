@@ -50,6 +50,7 @@ ROLE = Ref("identity", "roles")
 DOMAIN = Ref("identity", "domains")
 SERVICE = Ref("identity", "services")
 REGION = Ref("identity", "regions")
+TRANSFER = Ref("dns", "transfer_requests")
 
 I, C, N, G, V = "/identity/v3", "/compute/v2.1", "/network/v2.0", "/image/v2", "/volume/v3/{project_id}"
 D = "/dns/v2"
@@ -249,6 +250,15 @@ EXAMPLES: dict[str, list[Any]] = {
     f"PUT {D}/zones/{{zone_id}}/recordsets/{{recordset_id}}": [
         {"records": ["192.0.2.2"], "ttl": 120, "description": "r"}, {"ttl": None}],
     f"PATCH {D}/quotas/{{project_id}}": [{"zones": 20, "zone_recordsets": 100}],
+    f"POST {D}/tlds": [{"name": Unique("tld"), "description": "t"}],
+    f"PATCH {D}/tlds/{{tld_id}}": [{"description": "t2"}, {"name": Unique("tld")}],
+    f"POST {D}/zones/{{zone_id}}/tasks/transfer_requests": [
+        {}, {"description": "d", "target_project_id": PROJECT}],
+    f"PATCH {D}/zones/tasks/transfer_requests/{{transfer_request_id}}": [{"description": "d2"}],
+    f"POST {D}/zones/tasks/transfer_accepts": [
+        {"key": "ABCD1234", "zone_transfer_request_id": TRANSFER}],
+    f"PATCH {D}/reverse/floatingips/{{fip_key}}": [
+        {"ptrdname": "fuzz.example.org.", "description": "p", "ttl": 300}, {"ptrdname": None}],
 }
 
 # Writes that take no body (or ignore it): the fuzzer still sends hostile ones.

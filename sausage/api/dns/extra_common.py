@@ -41,11 +41,18 @@ def _flag(request: Request, name: str) -> bool:
 
 
 def scope(request: Request) -> common.Scope:
+    """The modifiers (Designate also reads ``all_projects``/``all_tenants`` and
+    ``edit_managed_records`` from the query string)."""
+    q = request.query_params
+    all_projects = _flag(request, "x-auth-all-projects")
+    for name in ("all_projects", "all_tenants"):
+        if name in q:
+            all_projects = q[name].strip().lower() in _TRUE
+    edit = (q["edit_managed_records"].strip().lower() in _TRUE
+            if "edit_managed_records" in q else _flag(request, "x-designate-edit-managed-records"))
     sudo = (request.headers.get("x-auth-sudo-project-id")
             or request.headers.get("x-auth-sudo-tenant-id") or None)
-    return common.Scope(all_projects=_flag(request, "x-auth-all-projects"),
-                        sudo_project_id=sudo,
-                        edit_managed=_flag(request, "x-designate-edit-managed-records"),
+    return common.Scope(all_projects=all_projects, sudo_project_id=sudo, edit_managed=edit,
                         hard_delete=_flag(request, "x-designate-hard-delete"))
 
 

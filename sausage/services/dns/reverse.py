@@ -33,7 +33,7 @@ from sausage.services.context import Context
 from sausage.services.dns import common, tlds
 
 __all__ = ["FloatingIp", "Ptr", "MANAGED_TYPE", "reverse_zone_name", "reverse_name", "show",
-           "list_ptrs", "update", "check_values", "DEFAULT_TTL"]
+           "list_ptrs", "update", "check_values", "forget", "DEFAULT_TTL"]
 
 MANAGED_TYPE = "ptr:floatingip"
 DEFAULT_TTL = 3600
@@ -158,10 +158,23 @@ def update(s: Session, ctx: Context, region: str, fip: FloatingIp, values: dict[
     return _set(s, region, fip, values)
 
 
+def forget(s: Session, fip_id: str) -> None:
+    """Drop the PTR of a floating IP that is going away (for the network service to call when
+    it releases one); nothing when it has none."""
+    record = _record(s, fip_id)
+    if record is not None:
+        _drop(s, record)
+
+
 def _unset(s: Session, region: str, fip: FloatingIp) -> None:
     record = _record(s, fip.id)
     if record is None:
         raise _not_found(region, fip.id)
+    _drop(s, record)
+
+
+def _drop(s: Session, record: m.DnsRecord) -> None:
+    """Remove the record; its recordset too when it was the last; the zone republished."""
     recordset = s.get(m.DnsRecordset, record.recordset_id)
     s.delete(record)
     s.flush()
