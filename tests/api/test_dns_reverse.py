@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 
 from sausage.db.models import dns as m
+from sausage.services.dns import state
 from tests.api.conftest import Api
 from tests.api.test_dns_tlds import dns, fault, ok, tld
 from tests.api.test_network_floatingips import allocate
@@ -82,6 +83,50 @@ def test_a_project_sets_shows_and_unsets_its_floating_ips_ptr(api: Api) -> None:
     fault(dns(api, "PATCH", f"/reverse/floatingips/{key}", token, json={"ptrdname": None}),
           404, "not_found")
     assert project != admin_project
+
+
+def ptr_recordsets(api: Api, zone_name: str) -> list[tuple[str, str]]:
+    """(status, action) of the PTR recordsets of the zone, deleted ones included."""
+    with api.cloud.db.transaction() as s:
+        return [(rs.status, rs.action) for rs in s.scalars(
+            select(m.DnsRecordset).join(m.DnsZone, m.DnsZone.id == m.DnsRecordset.zone_id)
+            .where(m.DnsZone.name == zone_name, m.DnsRecordset.type == "PTR"))]
+
+
+def publish(api: Api, zone_name: str) -> None:
+    """What the publisher does once the server answers the zone's serial."""
+    with api.cloud.db.transaction() as s:
+        zone = s.scalars(select(m.DnsZone).where(m.DnsZone.name == zone_name)).one()
+        assert state.mark_published(s, zone.id, zone.serial)
+        state.finish_deletes(s, zone.id)
+
+
+def test_a_ptr_is_active_once_published_and_an_unset_one_goes_with_the_next_publish(
+        api: Api) -> None:
+    public, _ = external(api)
+    _, _, token = api.user_in_project()
+    fip = floating_ip(api, token, public)
+    a, b, c, _ = fip["floating_ip_address"].split(".")
+    zone_name = f"{c}.{b}.{a}.in-addr.arpa."
+    key = f"{REGION}:{fip['id']}"
+    ok(dns(api, "PATCH", f"/reverse/floatingips/{key}", token,
+           json={"ptrdname": "www.example.org."}), 202)
+    publish(api, zone_name)
+    shown = ok(dns(api, "GET", f"/reverse/floatingips/{key}", token))
+    assert (shown["status"], shown["action"]) == ("ACTIVE", "NONE")
+    # The reverse zone is the admin project's, seen through the zones API.
+    zones = ok(dns(api, "GET", f"/zones?name={zone_name}", api.admin))["zones"]
+    assert [(z["name"], z["status"]) for z in zones] == [(zone_name, "ACTIVE")]
+    ptrs = f"/zones/{zones[0]['id']}/recordsets?type=PTR"
+    ok(dns(api, "PATCH", f"/reverse/floatingips/{key}", token, json={"ptrdname": None}), 202)
+    assert ok(dns(api, "GET", ptrs, api.admin))["recordsets"] == []
+    # Until the server drops it, the recordset stays as a pending delete.
+    assert ptr_recordsets(api, zone_name) == [("PENDING", "DELETE")]
+    publish(api, zone_name)
+    assert ptr_recordsets(api, zone_name) == []
+    again = ok(dns(api, "PATCH", f"/reverse/floatingips/{key}", token,
+                   json={"ptrdname": "again.example.org."}), 202)
+    assert (again["status"], again["action"]) == ("PENDING", "CREATE")
 
 
 def test_another_projects_floating_ip_ptr_is_not_found(api: Api) -> None:

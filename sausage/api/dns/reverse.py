@@ -20,7 +20,7 @@ from starlette.routing import Route
 
 from sausage import errors
 from sausage.api import wire
-from sausage.api.dns import extra_common as h
+from sausage.api.dns import common as api_common
 from sausage.services.context import Context
 from sausage.services.dns import common
 from sausage.services.dns import reverse as svc
@@ -45,7 +45,7 @@ def render(request: Request, ptr: svc.Ptr) -> dict[str, Any]:
     return {"id": ptr.id, "ptrdname": ptr.ptrdname, "description": ptr.description,
             "ttl": ptr.ttl, "address": ptr.address, "status": ptr.status,
             "action": ptr.action,
-            "links": {"self": f"{h.base(request)}/v2/reverse/floatingips/{ptr.id}"}}
+            "links": {"self": f"{api_common.v2_url(request)}/reverse/floatingips/{ptr.id}"}}
 
 
 def _region(request: Request) -> str:
@@ -68,27 +68,34 @@ def _fip(s: Session, ctx: Context, region: str, wanted_region: str, fip_id: str
     return svc.FloatingIp(row.id, row.floating_ip_address, row.project_id)
 
 
+def _listed(request: Request, items: list[dict[str, Any]]) -> dict[str, Any]:
+    """Designate's floating IP list: not paged, so no ``next`` and no ``metadata``."""
+    here = f"{api_common.v2_url(request)}/reverse/floatingips"
+    query = request.url.query
+    return {"floatingips": items, "links": {"self": here + (f"?{query}" if query else "")}}
+
+
 async def listing(request: Request) -> Response:
-    region, scope = _region(request), h.scope(request)
+    region, scope = _region(request), api_common.scope(request)
 
     def work(s: Session, ctx: Context) -> dict[str, Any]:
         ctx = common.scoped(ctx, scope)
         if ctx.project_id is None:
-            return h.collection(request, "floatingips", [])
+            return _listed(request, [])
         found = floatingips.list_floatingips(s, ctx, query.ListQuery(
             filters={"project_id": [ctx.project_id]}))
         fips = [svc.FloatingIp(r.id, r.floating_ip_address, r.project_id)
                 for r in found.found.rows]
-        return h.collection(request, "floatingips", [
-            render(request, p) for p in svc.list_ptrs(s, ctx, region, fips)])
+        return _listed(request, [render(request, p)
+                                 for p in svc.list_ptrs(s, ctx, region, fips)])
     return wire.json(await wire.call(request, work))
 
 
 async def member(request: Request) -> Response:
     wanted, fip_id = parse_key(request.path_params["fip_key"])
-    region, scope = _region(request), h.scope(request)
+    region, scope = _region(request), api_common.scope(request)
     if request.method == "PATCH":
-        values = svc.check_values(await h.body(request))
+        values = svc.check_values(await api_common.body(request))
 
         def change(s: Session, ctx: Context) -> dict[str, Any] | None:
             ctx = common.scoped(ctx, scope)

@@ -15,7 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from sausage.api import wire
-from sausage.api.dns import extra_common as h
+from sausage.api.dns import common
 from sausage.services.dns import transfers as svc
 
 __all__ = ["ROUTES", "render_request", "render_accept"]
@@ -28,8 +28,8 @@ def render_request(request: Request, shown: svc.Shown) -> dict[str, Any]:
     out = {"id": row.id, "zone_id": row.zone_id, "zone_name": row.zone_name,
            "project_id": row.project_id, "target_project_id": row.target_project_id,
            "description": row.description, "key": row.key, "status": row.status,
-           "created_at": h.when(row.created_at), "updated_at": h.when(row.updated_at),
-           "links": {"self": f"{h.base(request)}/v2/zones/tasks/transfer_requests/{row.id}"}}
+           "created_at": common.iso(row.created_at), "updated_at": common.iso(row.updated_at),
+           "links": {"self": f"{common.v2_url(request)}/zones/tasks/transfer_requests/{row.id}"}}
     if not shown.detailed:
         for name in _HIDDEN:
             del out[name]
@@ -37,49 +37,51 @@ def render_request(request: Request, shown: svc.Shown) -> dict[str, Any]:
 
 
 def render_accept(request: Request, row: Any, key: str | None = None) -> dict[str, Any]:
-    base = h.base(request)
+    base = common.v2_url(request)
     return {"id": row.id, "zone_transfer_request_id": row.zone_transfer_request_id,
             "project_id": row.project_id, "key": key, "status": row.status,
-            "zone_id": row.zone_id, "created_at": h.when(row.created_at),
-            "updated_at": h.when(row.updated_at),
-            "links": {"self": f"{base}/v2/zones/tasks/transfer_accepts/{row.id}",
-                      "zone": f"{base}/v2/zones/{row.zone_id}"}}
+            "zone_id": row.zone_id, "created_at": common.iso(row.created_at),
+            "updated_at": common.iso(row.updated_at),
+            "links": {"self": f"{base}/zones/tasks/transfer_accepts/{row.id}",
+                      "zone": f"{base}/zones/{row.zone_id}"}}
 
 
-def _args(request: Request) -> svc.ListArgs:
-    p = h.paging(request, svc.SORT_KEYS)
-    return svc.ListArgs(status=request.query_params.get("status"), marker=p.marker,
-                        limit=p.limit, sort_key=p.sort_key, sort_dir=p.sort_dir)
+async def _optional_body(request: Request) -> dict[str, Any]:
+    """The body, or an empty one when none was sent (Designate offers a zone either way)."""
+    length = request.headers.get("content-length")
+    if length == "0" or (length is None and "transfer-encoding" not in request.headers):
+        return {}
+    return await common.body(request)
 
 
 async def offer(request: Request) -> Response:
     zone_id = request.path_params["zone_id"]
-    values = await h.body(request, optional=True)
-    scope = h.scope(request)
+    values = await _optional_body(request)
+    scope = common.scope(request)
     body = await wire.call(request, lambda s, ctx: render_request(
         request, svc.create_request(s, ctx, scope, zone_id, values)))
     return wire.json(body, 201, headers={"Location": body["links"]["self"]})
 
 
 async def requests(request: Request) -> Response:
-    args, scope = _args(request), h.scope(request)
+    params, scope = dict(request.query_params), common.scope(request)
 
     def work(s: Any, ctx: Any) -> dict[str, Any]:
-        page = svc.list_requests(s, ctx, scope, args)
-        return h.collection(request, "transfer_requests",
-                            [render_request(request, x) for x in page.items], args.limit,
-                            page.total)
+        page = svc.list_requests(s, ctx, scope, params)
+        return common.listing(request, "transfer_requests",
+                              [render_request(request, x) for x in page.rows], page.total,
+                              page.limit)
     return wire.json(await wire.call(request, work))
 
 
 async def transfer_request(request: Request) -> Response:
     request_id = request.path_params["transfer_request_id"]
-    scope = h.scope(request)
+    scope = common.scope(request)
     if request.method == "DELETE":
         await wire.call(request, svc.delete_request, scope, request_id)
         return wire.empty()
     if request.method == "PATCH":
-        values = await h.body(request)
+        values = await common.body(request)
         return wire.json(await wire.call(request, lambda s, ctx: render_request(
             request, svc.update_request(s, ctx, scope, request_id, values))))
     return wire.json(await wire.call(request, lambda s, ctx: render_request(
@@ -87,26 +89,26 @@ async def transfer_request(request: Request) -> Response:
 
 
 async def accepts(request: Request) -> Response:
-    scope = h.scope(request)
+    scope = common.scope(request)
     if request.method == "POST":
-        values = await h.body(request)
+        values = await common.body(request)
         key = values.get("key") if isinstance(values.get("key"), str) else None
         body = await wire.call(request, lambda s, ctx: render_accept(
             request, svc.accept(s, ctx, scope, values), key))
         return wire.json(body, 201, headers={"Location": body["links"]["self"]})
-    args = _args(request)
+    params = dict(request.query_params)
 
     def work(s: Any, ctx: Any) -> dict[str, Any]:
-        page = svc.list_accepts(s, ctx, scope, args)
-        return h.collection(request, "transfer_accepts",
-                            [render_accept(request, x) for x in page.items], args.limit,
-                            page.total)
+        page = svc.list_accepts(s, ctx, scope, params)
+        return common.listing(request, "transfer_accepts",
+                              [render_accept(request, x) for x in page.rows], page.total,
+                              page.limit)
     return wire.json(await wire.call(request, work))
 
 
 async def transfer_accept(request: Request) -> Response:
     accept_id = request.path_params["transfer_accept_id"]
-    scope = h.scope(request)
+    scope = common.scope(request)
     return wire.json(await wire.call(request, lambda s, ctx: render_accept(
         request, svc.show_accept(s, ctx, scope, accept_id))))
 

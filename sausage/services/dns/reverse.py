@@ -185,7 +185,10 @@ def _drop(s: Session, record: m.DnsRecord) -> None:
     left = s.scalars(select(m.DnsRecord.id).where(
         m.DnsRecord.recordset_id == recordset.id)).first()
     if left is None:
-        s.delete(recordset)
+        # Gone from the server once published (the core's ``state.finish_deletes``).
+        recordset.status, recordset.action = "PENDING", "DELETE"
+        recordset.version += 1
+        recordset.updated_at = utcnow()
     else:
         _changed(recordset)
     common.bump(s, zone)
@@ -214,8 +217,13 @@ def _set(s: Session, region: str, fip: FloatingIp, values: dict[str, Any]) -> Pt
             id=common.new_id(), zone_id=zone.id, project_id=zone.project_id, name=name,
             type="PTR", status="PENDING", action="CREATE", version=1)
         s.add(recordset)
+    elif recordset.action == "DELETE":  # unset, not yet gone from the server: made anew
+        recordset.status, recordset.action = "PENDING", "CREATE"
+        recordset.version += 1
+        recordset.updated_at = utcnow()
     else:
         _changed(recordset)
+    if recordset.id is not None:
         for record in s.scalars(select(m.DnsRecord).where(
                 m.DnsRecord.recordset_id == recordset.id)):
             s.delete(record)

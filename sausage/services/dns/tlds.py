@@ -9,9 +9,10 @@ lower case without its trailing dot; a second TLD of the same name is 409 ``dupl
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -20,10 +21,10 @@ from sausage.db.models import dns as m
 from sausage.db.models.base import utcnow
 from sausage.services import policy
 from sausage.services.context import Context
-from sausage.services.dns import common
+from sausage.services.dns import common, paging
 
 __all__ = ["allowed", "is_tld", "create", "show", "list_tlds", "update", "delete",
-           "check_name", "Page"]
+           "check_name", "SORT_KEYS"]
 
 # Designate's RE_TLDNAME: dot-separated labels of letters, digits, '-' and '_' (no label
 # starting or ending with '-'), at most 254 characters, no trailing dot.
@@ -112,43 +113,16 @@ def show(s: Session, ctx: Context, tld_id: str) -> m.DnsTld:
     return _row(s, tld_id)
 
 
-class Page:
-    """One page of TLDs and how many match in all (Designate's ``metadata.total_count``)."""
-
-    def __init__(self, rows: list[m.DnsTld], total: int) -> None:
-        self.rows, self.total = rows, total
+SORT_KEYS = ("created_at", "id", "updated_at", "name")
 
 
-_SORT: dict[str, Any] = {"created_at": m.DnsTld.created_at, "id": m.DnsTld.id,
-         "updated_at": m.DnsTld.updated_at, "name": m.DnsTld.name}
-
-
-def list_tlds(s: Session, ctx: Context, name: str | None = None, marker: str | None = None,
-              limit: int | None = None, sort_key: str = "created_at", sort_dir: str = "asc"
-              ) -> Page:
-    """TLDs, filtered by ``name`` (``*`` a wildcard, as Designate), in ``sort_key`` order
-    after ``marker``."""
+def list_tlds(s: Session, ctx: Context, params: Mapping[str, str]) -> paging.Page[m.DnsTld]:
+    """TLDs, filtered by ``name`` (``*`` a wildcard), paged as Designate pages."""
     policy.enforce(ctx, "find_tlds")
-    if sort_key not in _SORT:
-        raise errors.BadRequest(f"sort key must be one of {sorted(_SORT)}",
-                                kind="invalid_sort_key")
     query = select(m.DnsTld)
-    if name is not None:
-        query = query.where(m.DnsTld.name.like(
-            name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            .replace("*", "%"), escape="\\"))
-    total = s.scalar(select(func.count()).select_from(query.subquery())) or 0
-    column = _SORT[sort_key]
-    ordered = [column.asc(), m.DnsTld.id.asc()] if sort_dir == "asc" else \
-        [column.desc(), m.DnsTld.id.desc()]
-    rows = list(s.scalars(query.order_by(*ordered)))
-    if marker is not None:
-        ids = [r.id for r in rows]
-        if marker not in ids:
-            raise errors.BadRequest(f"Marker {marker[:64]} could not be found",
-                                    kind="marker_not_found")
-        rows = rows[ids.index(marker) + 1:]
-    return Page(rows[:limit] if limit is not None else rows, total)
+    if params.get("name") is not None:
+        query = query.where(paging.criterion(m.DnsTld.name, params["name"].lower()))
+    return paging.page(s, m.DnsTld, query, params, SORT_KEYS)
 
 
 def update(s: Session, ctx: Context, tld_id: str, values: dict[str, Any]) -> m.DnsTld:

@@ -21,10 +21,10 @@ from __future__ import annotations
 import dataclasses
 import secrets
 import string
-from collections.abc import Sequence
-from typing import Any, TypeVar
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from sausage import errors
@@ -32,20 +32,14 @@ from sausage.db.models import dns as m
 from sausage.db.models.base import utcnow
 from sausage.services import policy
 from sausage.services.context import Context
-from sausage.services.dns import common
+from sausage.services.dns import common, paging, quotas
 
-__all__ = ["Shown", "Page", "ListArgs", "create_request", "show_request", "list_requests",
-           "update_request", "delete_request", "accept", "show_accept", "list_accepts",
-           "DEFAULT_ZONES_QUOTA"]
+__all__ = ["Shown", "SORT_KEYS", "create_request", "show_request", "list_requests",
+           "update_request", "delete_request", "accept", "show_accept", "list_accepts"]
 
-# Designate's default zones quota (the core's quotas take over where it has them).
-DEFAULT_ZONES_QUOTA = 10
 MAX_DESCRIPTION = 160
 _KEY_CHARS = string.ascii_uppercase + string.digits
 SORT_KEYS = ("created_at", "id", "updated_at")
-
-Row = TypeVar("Row", m.DnsZoneTransferRequest, m.DnsZoneTransferAccept)
-
 
 @dataclasses.dataclass(frozen=True)
 class Shown:
@@ -54,23 +48,6 @@ class Shown:
 
     row: m.DnsZoneTransferRequest
     detailed: bool
-
-
-@dataclasses.dataclass(frozen=True)
-class Page:
-    items: list[Any]
-    total: int
-
-
-@dataclasses.dataclass(frozen=True)
-class ListArgs:
-    """A list call's filters and paging (``status``; Designate's marker/limit/sort)."""
-
-    status: str | None = None
-    marker: str | None = None
-    limit: int | None = None
-    sort_key: str = "created_at"
-    sort_dir: str = "asc"
 
 
 def _request_missing() -> errors.NotFound:
@@ -103,23 +80,11 @@ def _shown(ctx: Context, row: m.DnsZoneTransferRequest) -> Shown:
                                      {"project_id": row.project_id}))
 
 
-def _page(s: Session, query: Any, model: type[Row], args: ListArgs) -> tuple[list[Row], int]:
-    if args.sort_key not in SORT_KEYS:
-        raise errors.BadRequest(f"sort key must be one of {list(SORT_KEYS)}",
-                                kind="invalid_sort_key")
-    if args.status is not None:
-        query = query.where(model.status == args.status)
-    total = s.scalar(select(func.count()).select_from(query.subquery())) or 0
-    column, tie = getattr(model, args.sort_key), model.id
-    order = [column.asc(), tie.asc()] if args.sort_dir != "desc" else [column.desc(), tie.desc()]
-    rows = list(s.scalars(query.order_by(*order)))
-    if args.marker is not None:
-        ids = [r.id for r in rows]
-        if args.marker not in ids:
-            raise errors.BadRequest(f"Marker {args.marker[:64]} could not be found",
-                                    kind="marker_not_found")
-        rows = rows[ids.index(args.marker) + 1:]
-    return (rows[:args.limit] if args.limit is not None else rows), total
+def _page(s: Session, model: Any, query: Any, params: Mapping[str, str]
+          ) -> paging.Page[Any]:
+    if params.get("status") is not None:
+        query = query.where(paging.criterion(model.status, params["status"]))
+    return paging.page(s, model, query, params, SORT_KEYS)
 
 
 # --- requests ---------------------------------------------------------------------------
@@ -172,7 +137,8 @@ def show_request(s: Session, ctx: Context, scope: common.Scope, request_id: str)
     return _shown(ctx, _request(s, ctx, request_id))
 
 
-def list_requests(s: Session, ctx: Context, scope: common.Scope, args: ListArgs) -> Page:
+def list_requests(s: Session, ctx: Context, scope: common.Scope, params: Mapping[str, str]
+                  ) -> paging.Page[Shown]:
     """The requests of the caller's zones and those naming it as target (every one with all
     projects)."""
     ctx = common.scoped(ctx, scope)
@@ -180,12 +146,10 @@ def list_requests(s: Session, ctx: Context, scope: common.Scope, args: ListArgs)
     table = m.DnsZoneTransferRequest
     query = select(table)
     if not scope.all_projects:
-        if ctx.project_id is None:
-            return Page([], 0)
-        query = query.where(or_(table.project_id == ctx.project_id,
-                                table.target_project_id == ctx.project_id))
-    rows, total = _page(s, query, table, args)
-    return Page([_shown(ctx, r) for r in rows], total)
+        query = query.where(or_(table.project_id == (ctx.project_id or ""),
+                                table.target_project_id == (ctx.project_id or "")))
+    page = _page(s, table, query, params)
+    return paging.Page([_shown(ctx, r) for r in page.rows], page.total, page.limit)
 
 
 def update_request(s: Session, ctx: Context, scope: common.Scope, request_id: str,
@@ -219,19 +183,6 @@ def delete_request(s: Session, ctx: Context, scope: common.Scope, request_id: st
 
 # --- accepts ----------------------------------------------------------------------------
 
-def _zones_quota(s: Session, project_id: str) -> int:
-    override = s.get(m.DnsQuota, (project_id, "zones"))
-    return override.hard_limit if override is not None else DEFAULT_ZONES_QUOTA
-
-
-def _enforce_zones_quota(s: Session, project_id: str) -> None:
-    count = s.scalar(select(func.count()).select_from(m.DnsZone).where(
-        m.DnsZone.project_id == project_id)) or 0
-    limit = _zones_quota(s, project_id)
-    if limit >= 0 and count + 1 > limit:
-        raise errors.PayloadTooLarge("Quota exceeded for zones.", kind="over_quota")
-
-
 def accept(s: Session, ctx: Context, scope: common.Scope, values: dict[str, Any]
            ) -> m.DnsZoneTransferAccept:
     """Take the zone of the request with its key: the zone and its recordsets become the
@@ -263,7 +214,7 @@ def accept(s: Session, ctx: Context, scope: common.Scope, values: dict[str, Any]
         raise _request_missing()
     if zone.action == "DELETE":
         raise common.bad_request("Can not transfer a deleting zone")
-    _enforce_zones_quota(s, ctx.project_id)
+    quotas.check_zones(s, ctx.project_id)
     now = utcnow()
     zone.project_id = ctx.project_id
     zone.transferred_at = now
@@ -289,13 +240,13 @@ def show_accept(s: Session, ctx: Context, scope: common.Scope, accept_id: str
     return row
 
 
-def list_accepts(s: Session, ctx: Context, scope: common.Scope, args: ListArgs) -> Page:
+def list_accepts(s: Session, ctx: Context, scope: common.Scope, params: Mapping[str, str]
+                 ) -> paging.Page[m.DnsZoneTransferAccept]:
     """Accepts (admin only): the caller's project's, or every one with all projects."""
     ctx = common.scoped(ctx, scope)
     policy.enforce(ctx, "find_zone_transfer_accepts")
     table = m.DnsZoneTransferAccept
     query = select(table)
     if not scope.all_projects:
-        query = query.where(table.project_id == ctx.project_id)
-    rows, total = _page(s, query, table, args)
-    return Page(list(rows), total)
+        query = query.where(table.project_id == (ctx.project_id or ""))
+    return _page(s, table, query, params)
