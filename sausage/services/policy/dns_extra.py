@@ -32,9 +32,9 @@ def _target(ctx: Context, t: Target) -> bool:
     return ctx.project_id is not None and t.get("target_project_id") == ctx.project_id
 
 
-def _untargeted(_ctx: Context, t: Target) -> bool:
+def _untargeted(ctx: Context, t: Target) -> bool:
     """The request names no target: any project holding the key may take it."""
-    return t.get("target_project_id") is None
+    return authenticated(ctx, t) and t.get("target_project_id") is None
 
 
 _CHECKS: dict[str, Check] = {
