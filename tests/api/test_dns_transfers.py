@@ -176,7 +176,8 @@ def test_the_accepting_projects_zones_quota_is_respected(api: Api) -> None:
     _, owner, owner_token = api.user_in_project()
     _, taker, taker_token = api.user_in_project()
     zone_id = zone(api, owner_token)
-    ok(dns(api, "PATCH", f"/quotas/{taker}", api.admin, json={"zones": 1}))
+    ok(dns(api, "PATCH", f"/quotas/{taker}", api.admin, json={"zones": 1},
+           headers={"X-Auth-All-Projects": "true"}))
     zone(api, taker_token)
     request = offer(api, owner_token, zone_id)
     fault(accept(api, taker_token, request), 413, "over_quota")
