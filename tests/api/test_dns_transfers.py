@@ -124,8 +124,13 @@ def test_a_targeted_request_is_for_its_target_alone(api: Api) -> None:
     changed = ok(dns(api, "PATCH", f"/zones/tasks/transfer_requests/{request['id']}",
                      owner_token, json={"description": "renamed"}))
     assert (changed["description"], changed["key"]) == ("renamed", request["key"])
-    fault(dns(api, "PATCH", f"/zones/tasks/transfer_requests/{request['id']}", owner_token,
-              json={"target_project_id": owner}), 400, "bad_request")
+    for fixed in ({"target_project_id": owner}, {"key": "OTHERKEY"}, {"status": "COMPLETE"},
+                  {"zone_id": str(uuid.uuid4())}, {"unknown": 1}):
+        fault(dns(api, "PATCH", f"/zones/tasks/transfer_requests/{request['id']}",
+                  owner_token, json=fixed), 400, "invalid_object")
+    # Read-only fields sent back unchanged are fine (a client may send the whole document).
+    ok(dns(api, "PATCH", f"/zones/tasks/transfer_requests/{request['id']}", owner_token,
+           json={"key": request["key"], "status": "ACTIVE", "description": "renamed"}))
     ok(dns(api, "DELETE", f"/zones/tasks/transfer_requests/{request['id']}", owner_token), 204)
     fault(dns(api, "GET", f"/zones/tasks/transfer_requests/{request['id']}", owner_token),
           404, "zone_transfer_request_not_found")
@@ -168,6 +173,20 @@ def test_an_untargeted_request_may_be_taken_by_any_project_with_the_key(api: Api
     assert request["target_project_id"] is None
     seen = ok(dns(api, "GET", f"/zones/tasks/transfer_requests/{request['id']}", taker_token))
     assert "key" not in seen
+    ok(accept(api, taker_token, request), 201)
+    assert state(api, taker_token, zone_id)[0] == taker
+
+
+def test_an_untargeted_request_may_be_given_a_target_later(api: Api) -> None:
+    _, owner, owner_token = api.user_in_project()
+    _, taker, taker_token = api.user_in_project()
+    _, _, third_token = api.user_in_project()
+    zone_id = zone(api, owner_token)
+    request = offer(api, owner_token, zone_id)
+    named = ok(dns(api, "PATCH", f"/zones/tasks/transfer_requests/{request['id']}",
+                   owner_token, json={"target_project_id": taker}))
+    assert named["target_project_id"] == taker
+    fault(accept(api, third_token, request), 403, "forbidden")
     ok(accept(api, taker_token, request), 201)
     assert state(api, taker_token, zone_id)[0] == taker
 

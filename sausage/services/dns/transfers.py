@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 import secrets
 import string
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import or_, select, update
@@ -68,11 +68,52 @@ def _description(values: dict[str, Any]) -> str | None:
     return value
 
 
-def _only(values: dict[str, Any], allowed: Sequence[str], what: str) -> None:
-    extra = sorted(k for k in values if k not in allowed)
-    if extra:
-        raise common.invalid(f"Provided object does not match schema '{what}': "
-                             f"'{extra[0]}' is read only or not a property")
+# Designate's adapter fields: what a body may set (rw), set once (immutable: on create, or
+# when still unset), or only repeat unchanged (ro).
+_REQUEST_FIELDS = {"id": "ro", "zone_id": "immutable", "project_id": "ro",
+                   "target_project_id": "immutable", "description": "rw", "key": "ro",
+                   "status": "ro", "zone_name": "immutable", "created_at": "ro",
+                   "updated_at": "ro"}
+_ACCEPT_FIELDS = {"id": "ro", "zone_transfer_request_id": "immutable", "project_id": "ro",
+                  "key": "rw", "status": "ro", "zone_id": "ro", "created_at": "ro",
+                  "updated_at": "ro"}
+
+
+def _when(value: Any) -> str | None:
+    return None if value is None else str(value.isoformat(timespec="microseconds"))
+
+
+def _current(row: m.DnsZoneTransferRequest) -> dict[str, Any]:
+    return {"id": row.id, "zone_id": row.zone_id, "project_id": row.project_id,
+            "target_project_id": row.target_project_id, "key": row.key,
+            "status": row.status, "zone_name": row.zone_name,
+            "created_at": _when(row.created_at), "updated_at": _when(row.updated_at)}
+
+
+def _parse(values: Mapping[str, Any], fields: Mapping[str, str], current: Mapping[str, Any],
+           resource: str) -> None:
+    """Designate's parse of a body onto an object: an unknown key, a read-only one that
+    differs or an immutable one already set to something else is 400 ``invalid_object``."""
+    wrong = []
+    for key, value in values.items():
+        kind = fields.get(key)
+        now = current.get(key)
+        if kind is None:
+            wrong.append(key)
+        elif (kind == "immutable" and now and now != value) or (kind == "ro" and now != value):
+            wrong.append(key)
+            break
+    if wrong:
+        raise common.invalid(f"Provided object does not match schema. Keys {wrong[:8]} are not "
+                             f"valid for {resource}")
+
+
+def _target_project(values: Mapping[str, Any]) -> str | None:
+    target = values.get("target_project_id")
+    if target is not None and (not isinstance(target, str) or not 0 < len(target) <= 64):
+        raise common.invalid("Provided object does not match schema: target_project_id must "
+                             "be a project id or null")
+    return target
 
 
 def _shown(ctx: Context, row: m.DnsZoneTransferRequest) -> Shown:
@@ -93,15 +134,14 @@ def create_request(s: Session, ctx: Context, scope: common.Scope, zone_id: str,
                    values: dict[str, Any]) -> Shown:
     """Offer the zone: a new ACTIVE request with a fresh key."""
     ctx = common.scoped(ctx, scope)
-    _only(values, ("description", "target_project_id"), "transfer_request")
     zone = common.visible_zone(s, ctx, scope, zone_id, lock=True)
+    # The zone's id and name come from the path, whatever the body said.
+    values = {k: v for k, v in values.items() if k not in ("zone_id", "zone_name")}
+    _parse(values, _REQUEST_FIELDS, {}, "transfer_request")
     policy.enforce(ctx, "create_zone_transfer_request", {"project_id": zone.project_id})
     if zone.action == "DELETE":
         raise common.bad_request("Can not transfer a deleting zone")
-    target = values.get("target_project_id")
-    if target is not None and (not isinstance(target, str) or not 0 < len(target) <= 64):
-        raise common.invalid("Provided object does not match schema 'transfer_request': "
-                             "target_project_id must be a project id or null")
+    target = _target_project(values)
     active = s.scalars(select(m.DnsZoneTransferRequest.id).where(
         m.DnsZoneTransferRequest.zone_id == zone.id,
         m.DnsZoneTransferRequest.status == "ACTIVE")).first()
@@ -154,16 +194,15 @@ def list_requests(s: Session, ctx: Context, scope: common.Scope, params: Mapping
 
 def update_request(s: Session, ctx: Context, scope: common.Scope, request_id: str,
                    values: dict[str, Any]) -> Shown:
-    """Change a request's description (the zone and target are fixed once made)."""
+    """Change a request's description, or name its target while it has none."""
     ctx = common.scoped(ctx, scope)
     row = _request(s, ctx, request_id, lock=True)
     policy.enforce(ctx, "update_zone_transfer_request", {"project_id": row.project_id})
-    for fixed in ("zone_id", "target_project_id", "zone_name"):
-        if fixed in values:
-            raise common.bad_request(f"{fixed} is immutable and cannot be changed")
-    _only(values, ("description",), "transfer_request")
+    _parse(values, _REQUEST_FIELDS, _current(row), "transfer_request")
     if "description" in values:
         row.description = _description(values)
+    if row.target_project_id is None and values.get("target_project_id") is not None:
+        row.target_project_id = _target_project(values)
     row.updated_at = utcnow()
     s.flush()
     return _shown(ctx, row)
@@ -188,7 +227,7 @@ def accept(s: Session, ctx: Context, scope: common.Scope, values: dict[str, Any]
     """Take the zone of the request with its key: the zone and its recordsets become the
     caller's project's, the request COMPLETE."""
     ctx = common.scoped(ctx, scope)
-    _only(values, ("key", "zone_transfer_request_id"), "transfer_accept")
+    _parse(values, _ACCEPT_FIELDS, {}, "transfer_accept")
     key, request_id = values.get("key"), values.get("zone_transfer_request_id")
     if not isinstance(key, str) or not key or len(key) > 160:
         raise common.invalid("Provided object does not match schema 'transfer_accept': "
