@@ -138,6 +138,20 @@ def test_a_targeted_request_is_for_its_target_alone(api: Api) -> None:
     assert state(api, owner_token, zone_id)[0] == owner
 
 
+def test_a_zone_is_offered_with_no_body_or_a_null_one(api: Api) -> None:
+    _, _, token = api.user_in_project()
+    for body in (None, b"null"):
+        zone_id = zone(api, token)
+        r = api.client.post(f"/dns/v2/zones/{zone_id}/tasks/transfer_requests", content=body,
+                            headers={**token, "Content-Type": "application/json"})
+        made = ok(r, 201)
+        assert (made["zone_id"], made["status"], made["description"]) == \
+            (zone_id, "ACTIVE", None)
+    fault(api.client.post(f"/dns/v2/zones/{zone(api, token)}/tasks/transfer_requests",
+                          content=b"[1]", headers={**token, "Content-Type": "application/json"}),
+          400, "bad_request")
+
+
 def test_one_active_request_per_zone_and_only_for_the_zones_project(api: Api) -> None:
     _, owner, owner_token = api.user_in_project()
     _, _, reader_token = api.user_in_project("reader", project=None)

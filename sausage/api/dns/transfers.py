@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from sausage import errors
 from sausage.api import wire
 from sausage.api.dns import common
 from sausage.services.dns import transfers as svc
@@ -47,11 +48,17 @@ def render_accept(request: Request, row: Any, key: str | None = None) -> dict[st
 
 
 async def _optional_body(request: Request) -> dict[str, Any]:
-    """The body, or an empty one when none was sent (Designate offers a zone either way)."""
+    """The body, or an empty one when none was sent or it is JSON ``null`` (Designate offers
+    a zone either way)."""
     length = request.headers.get("content-length")
     if length == "0" or (length is None and "transfer-encoding" not in request.headers):
         return {}
-    return await common.body(request)
+    value = await wire.json_value(request, "Malformed JSON in request body", kind="invalid_json")
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise errors.BadRequest("The request body must be a JSON object", kind="bad_request")
+    return value
 
 
 async def offer(request: Request) -> Response:
