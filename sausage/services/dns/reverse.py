@@ -22,6 +22,7 @@ import time
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sausage import errors
@@ -250,13 +251,18 @@ def _email() -> str:
     return f"hostmaster@{domain}"
 
 
-def _reverse_zone(s: Session, name: str) -> m.DnsZone:
-    """The reverse zone ``name``, made (managed, the admin project's) when missing, locked."""
+def _existing(s: Session, name: str) -> m.DnsZone | None:
     zone = s.scalars(select(m.DnsZone).where(m.DnsZone.name == name)
                      .with_for_update()).one_or_none()
+    if zone is not None and zone.action == "DELETE":
+        raise common.bad_request(f"The reverse zone {name} is being deleted")
+    return zone
+
+
+def _reverse_zone(s: Session, name: str) -> m.DnsZone:
+    """The reverse zone ``name``, made (managed, the admin project's) when missing, locked."""
+    zone = _existing(s, name)
     if zone is not None:
-        if zone.action == "DELETE":
-            raise common.bad_request(f"The reverse zone {name} is being deleted")
         return zone
     if not tlds.allowed(s, name):
         raise errors.BadRequest("Invalid TLD", kind="invalid_zone_name")
@@ -264,8 +270,16 @@ def _reverse_zone(s: Session, name: str) -> m.DnsZone:
                      email=_email(), ttl=DEFAULT_TTL, serial=int(time.time()),
                      description="Reverse zone of floating IPs", type="PRIMARY",
                      status="PENDING", action="CREATE", version=1, managed=True)
-    s.add(zone)
-    s.flush()
+    try:
+        with s.begin_nested():
+            s.add(zone)
+            s.flush()
+    except IntegrityError:
+        # Made at the same moment by another request (a PTR in the same /24): use that one.
+        again = _existing(s, name)
+        if again is None:
+            raise
+        return again
     # The zone's own records, as every zone has them: its SOA and NS.
     soa = m.DnsRecordset(id=common.new_id(), zone_id=zone.id, project_id=zone.project_id,
                          name=name, type="SOA", status="PENDING", action="CREATE", version=1)
