@@ -94,3 +94,26 @@ def test_tlds_page_with_a_limit_and_a_next_link(api: Api) -> None:
     assert [t["name"] for t in ok(dns(api, "GET", following, api.admin))["tlds"]] == ["a3"]
     fault(dns(api, "GET", "/tlds?limit=0", api.admin), 400, "invalid_limit")
     fault(dns(api, "GET", "/tlds?sort_key=description", api.admin), 400, "invalid_sort_key")
+
+
+def test_tlds_made_through_the_api_decide_which_zones_may_be_made(api: Api) -> None:
+    _, _, member = api.user_in_project()
+
+    def make(name: str) -> httpx.Response:
+        return dns(api, "POST", "/zones", member, json={"name": name, "email": "a@example.org"})
+
+    org = tld(api, "org")
+    tld(api, "co.uk")
+    assert make("example.org.").status_code == 202
+    assert make("shop.example.co.uk.").status_code == 202
+    fault(make("example.net."), 400, "invalid_zone_name")
+    fault(make("co.uk."), 400, "invalid_zone_name")
+    # Renaming or deleting a TLD changes what is allowed from then on.
+    ok(dns(api, "PATCH", f"/tlds/{org['id']}", api.admin, json={"name": "net"}))
+    assert make("example.net.").status_code == 202
+    fault(make("other.org."), 400, "invalid_zone_name")
+    ok(dns(api, "DELETE", f"/tlds/{org['id']}", api.admin), 204)
+    fault(make("again.net."), 400, "invalid_zone_name")
+    for every in ok(dns(api, "GET", "/tlds", api.admin))["tlds"]:
+        ok(dns(api, "DELETE", f"/tlds/{every['id']}", api.admin), 204)
+    assert make("anything.example.").status_code == 202
