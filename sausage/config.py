@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import pathlib
+import re
 from typing import Any
 
 import yaml
@@ -62,7 +63,11 @@ class Settings(BaseModel):
     # The nameservers every zone's apex NS names; the first is the SOA's primary.
     dns_nameservers: list[str] = Field(default_factory=lambda: ["ns1.sausage.test."],
                                        min_length=1)
-    # Upstream resolvers the guests' DNS forwards to (empty: none).
+    # The DNS domain of the names ports get (Neutron's dns_domain option): a port's fqdn is its
+    # hostname under its network's dns_domain, else under this one. A trailing dot is added.
+    dns_domain: str = "openstacklocal."
+    # Upstream resolvers the networks' internal DNS (dnsmasq) forwards other names to when the
+    # subnets name none; empty: names outside the network are refused, nothing is forwarded.
     dns_resolvers: list[str] = Field(default_factory=list)
 
     @field_validator("public_cidr")
@@ -103,6 +108,16 @@ class Settings(BaseModel):
     @classmethod
     def _address(cls, value: str | None) -> str | None:
         return None if value is None else str(ipaddress.ip_address(value))
+
+    @field_validator("dns_domain")
+    @classmethod
+    def _domain(cls, value: str) -> str:
+        value = value.strip().lower()
+        labels = value.rstrip(".").split(".")
+        if not value.rstrip(".") or len(value.rstrip(".")) > 253 or not all(
+                re.fullmatch(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?", label) for label in labels):
+            raise ValueError(f"dns_domain {value!r} is not a domain name")
+        return value if value.endswith(".") else value + "."
 
     @property
     def db_url(self) -> str:

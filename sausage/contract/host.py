@@ -138,7 +138,10 @@ class DesiredSubnet(TypedDict):
 class DhcpHost(TypedDict):
     mac: str
     ip: str
-    hostname: str
+    hostname: str  # the name DHCP gives the guest (a label)
+    # The name the network's DNS answers for ``ip`` (and its first label, the short name); PTR
+    # answers it. Neutron's dns_assignment fqdn, ending with a dot.
+    fqdn: NotRequired[str]
 
 
 class DesiredDhcp(TypedDict):
@@ -149,6 +152,12 @@ class DesiredDhcp(TypedDict):
     mac: str
     subnets: list[DesiredSubnet]
     hosts: list[DhcpHost]  # static leases; dnsmasq answers nobody else
+    # Internal DNS on the DHCP port's addresses: the hosts' names; ``dns_domain`` (the network's,
+    # else the cloud's, ending with a dot) is the domain guests are given and the names in it
+    # are answered here only; other names go to ``dns_resolvers`` (the subnets' name servers,
+    # else the cloud's) — none: refused, nothing is forwarded.
+    dns_domain: NotRequired[str]
+    dns_resolvers: NotRequired[list[str]]
 
 
 class DesiredNetwork(TypedDict):

@@ -36,7 +36,9 @@ MIGRATIONS = pathlib.Path(__file__).parent / "migrations"
 
 
 class Database:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, info: dict[str, Any] | None = None) -> None:
+        """``info``: what every session's ``Session.info`` starts with (settings the services
+        read while they work, e.g. the cloud's DNS domain)."""
         self.url = url
         kwargs: dict[str, Any] = {}
         if url.startswith("sqlite"):
@@ -49,7 +51,8 @@ class Database:
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
             event.listen(self.engine, "savepoint", _sqlite_begin_before_savepoint)
-        self._sessions = orm.sessionmaker(self.engine, expire_on_commit=False)
+        self._sessions = orm.sessionmaker(self.engine, expire_on_commit=False,
+                                          info=dict(info or {}))
         event.listen(self._sessions, "before_flush", _check_storable)
         generation.install(self._sessions)
 

@@ -21,6 +21,7 @@ from sausage.services.identity.tokens import TokenProvider
 from sausage.services.image import bootstrap as image_bootstrap
 from sausage.services.image.store import ImageStore
 from sausage.services.network import bootstrap as network_bootstrap
+from sausage.services.network import dns_names
 from sausage.services.network.host_section import NetworkSection
 from sausage.services.volume import types as volume_types
 from sausage.services.volume.host_section import VolumeSection
@@ -39,7 +40,7 @@ HOST_SECTIONS: tuple[Section, ...] = (ComputeSection(), NetworkSection(), Volume
 class Cloud:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.db = Database(settings.db_url)
+        self.db = Database(settings.db_url, info=dns_names.session_info(settings))
         self.keys = KeyRepository(settings.fernet_key_dir, settings.fernet_max_active_keys)
         self.keys.setup()
         self.tokens = TokenProvider(self.keys, settings.token_expiration)

@@ -27,6 +27,12 @@ EXTENSIONS: dict[str, tuple[str, str]] = {
                             "subnetpool as the default."),
     "external-net": ("Neutron external network", "Adds external network attribute to "
                      "network resource."),
+    "dns-domain-ports": ("dns_domain for ports", "Allows the DNS domain to be specified for "
+                         "a network port."),
+    "dns-integration": ("DNS Integration", "Provides integration with DNS."),
+    "dns-integration-domain-keywords": ("DNS domain names with keywords allowed", "Allows to "
+                                        "use keywords like <project_id>, <project_name>, "
+                                        "<user_id> and <user_name> as DNS domain name"),
     "ext-gw-mode": ("Neutron L3 Configurable external gateway mode", "Extension of the "
                     "router abstraction for specifying whether SNAT should occur on the "
                     "external gateway"),

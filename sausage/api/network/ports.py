@@ -1,5 +1,6 @@
 """``/v2.0/ports``: Neutron ports (fixed IPs, MAC, security groups, allowed address pairs,
-port security, host binding); bulk create is all or nothing."""
+port security, host binding, DNS name and domain with their ``dns_assignment``); bulk create
+is all or nothing."""
 
 from __future__ import annotations
 
@@ -57,6 +58,7 @@ SPEC: dict[str, Attr] = {
     "binding:vnic_type": Attr(_vnic),
     "binding:profile": Attr(_empty_dict),
     "dns_name": Attr(common.string()),
+    "dns_domain": Attr(common.string()),
     "extra_dhcp_opts": Attr(_empty_list),
     **common.TAGS,
     **common.OWNED,
@@ -76,6 +78,8 @@ def render(view: svc.View) -> Any:
             "extra_dhcp_opts": [], "security_groups": view.security_groups.get(row.id, []),
             "port_security_enabled": row.port_security_enabled,
             "binding:vnic_type": row.binding_vnic_type, "dns_name": row.dns_name,
+            "dns_domain": row.dns_domain,
+            "dns_assignment": [dict(a) for a in view.dns_assignment.get(row.id, [])],
             **common.standard(row, tags)}
         if view.admin:
             bound = bool(row.binding_host_id)

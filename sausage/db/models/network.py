@@ -123,6 +123,7 @@ class Port(_Standard, Base):
     # [{"ip_address": ip-or-cidr, "mac_address": mac}]
     allowed_address_pairs: Mapped[list[dict[str, str]]] = mapped_column(default=list)
     dns_name: Mapped[str] = mapped_column(String(255), default="")
+    dns_domain: Mapped[str] = mapped_column(String(255), default="")  # dns-domain-ports
 
 
 class IPAllocation(Base):

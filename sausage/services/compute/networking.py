@@ -6,6 +6,8 @@ networks, ports, fixed IPs, security groups or port quota) and ``attach`` once t
 scheduled, in the same transaction: a failure leaves nothing behind. ``servers.delete`` calls
 ``release``: ports Nova made go with the server, ports the user brought are unbound and kept
 (Nova's ``preserve_on_delete``, remembered in ``Server.observed["preserve_ports"]``).
+Every port gets the server's hostname as its ``dns_name`` (Nova with Neutron's
+dns-integration); a user's port that already has another ``dns_name`` is refused (400).
 Auto-allocated topologies (``get-me-a-network``) are not built: ``"auto"`` uses the project's
 one network when there is exactly one.
 """
@@ -208,10 +210,18 @@ def _owner(server: m.Server) -> str:
 
 def _make(s: Session, server: m.Server, host_name: str, req: Request,
           groups: list[str] | None) -> nm.Port:
+    dns_name = _dns_name(s, server, req.network)
     if req.port is not None:
         port = req.port
+        if port.dns_name and port.dns_name != server.hostname:
+            # Nova's PortNotUsableDNS: the user's name for the port must be the hostname.
+            raise errors.BadRequest(
+                f"Port {port.id} not usable for instance {server.id}. Value {port.dns_name} "
+                "assigned to dns_name attribute does not match instance's hostname "
+                f"{server.hostname}")
         port.device_id, port.device_owner = server.id, _owner(server)
         port.binding_host_id = host_name
+        port.dns_name = dns_name
         preserve = list(server.observed.get("preserve_ports", []))
         server.observed = {**server.observed, "preserve_ports": [*preserve, port.id]}
         s.flush()
@@ -224,10 +234,20 @@ def _make(s: Session, server: m.Server, host_name: str, req: Request,
             s, network=req.network, project_id=server.project_id, device_owner=_owner(server),
             device_id=server.id, binding_host_id=host_name,
             fixed_ips=[{"ip_address": req.fixed_ip}] if req.fixed_ip else None,
-            security_group_ids=groups)
+            security_group_ids=groups, dns_name=dns_name)
     except errors.Conflict as e:
         raise errors.BadRequest(f"Unable to create a port on network {req.network.id}: "
                                 f"{e.message}") from e
+
+
+def _dns_name(s: Session, server: m.Server, network: nm.Network) -> str:
+    """The ``dns_name`` Nova gives the server's ports (Neutron has dns-integration): its
+    hostname — '' when that is no valid DNS name (Nova's "Instance hostname … is not a valid
+    DNS name" would fail the boot; here the port keeps no name and answers as host-<ip>)."""
+    try:
+        return ports.dns_fields(s, network, server.project_id, server.hostname, "")[0]
+    except errors.BadRequest:
+        return ""
 
 
 def attach(s: Session, server: m.Server, host_name: str, planned: Plan) -> None:
@@ -265,7 +285,8 @@ def server_ports(s: Session, server_ids: Sequence[str]) -> dict[str, list[nm.Por
 
 
 def _unbind(s: Session, port: nm.Port) -> None:
-    port.device_id = port.device_owner = port.binding_host_id = ""
+    # Nova resets the dns_name it gave the port.
+    port.device_id = port.device_owner = port.binding_host_id = port.dns_name = ""
     port.status = "DOWN"
     s.flush()
     changes.changed(s, networks=[port.network_id])

@@ -28,6 +28,7 @@ from sausage.contract import host as contract
 from sausage.db.models import compute as cm
 from sausage.db.models import network as nm
 from sausage.db.models.base import utcnow
+from sausage.services.network import dns_names
 
 __all__ = ["HostNetworking", "build", "report_ports", "network_node", "tap_name", "COMPUTE_PREFIX",
            "DHCP_OWNER", "INTERFACE_OWNER", "GATEWAY_OWNER", "ROUTER_OWNERS"]
@@ -99,7 +100,9 @@ def build(s: Session, host: cm.Host, server_ids: Sequence[str]) -> HostNetworkin
         for net_id in served:
             if node.tunnel_ip and node.tunnel_ip not in peers[net_id]:
                 peers[net_id].append(node.tunnel_ip)
-    dhcp_hosts = _dhcp_hosts(s, [n for n in net_ids if n in dhcp_ports]) if is_node else {}
+    serving = [n for n in net_ids if n in dhcp_ports] if is_node else []
+    domains = _domains(s, [nets[n] for n in serving if n in nets])
+    dhcp_hosts = _dhcp_hosts(s, serving, domains)
     networks: list[contract.DesiredNetwork] = []
     for net_id in net_ids:
         net = nets.get(net_id)
@@ -117,7 +120,9 @@ def build(s: Session, host: cm.Host, server_ids: Sequence[str]) -> HostNetworkin
                 "port_id": dport.id, "mac": dport.mac_address,
                 "subnets": [_subnet_doc(sub, own.get(sub.id) if sub.enable_dhcp else None)
                             for sub in subnets.get(net_id, [])],
-                "hosts": dhcp_hosts.get(net_id, [])}
+                "hosts": dhcp_hosts.get(net_id, []),
+                "dns_domain": domains.get(net_id, dns_names.cloud_domain(s)),
+                "dns_resolvers": _resolvers(s, subnets.get(net_id, []), set(own.values()))}
         networks.append(doc)
 
     ports = _port_docs(s, vm_ports, ips)
@@ -217,21 +222,51 @@ def _served_by_node(s: Session, net_ids: Sequence[str]) -> set[str]:
         nm.Port.device_owner.in_((DHCP_OWNER, *ROUTER_OWNERS))).distinct()))
 
 
-def _dhcp_hosts(s: Session, net_ids: Sequence[str]) -> dict[str, list[contract.DhcpHost]]:
-    """Static leases: every compute port's MAC and address, with its server's hostname."""
+def _domains(s: Session, nets: Sequence[nm.Network]) -> dict[str, str]:
+    """Network id → the domain its names are under: its dns_domain (keywords replaced by its
+    project's), else the cloud's."""
+    names = dns_names.project_names(s, [n.project_id for n in nets
+                                        if "<project_name>" in n.dns_domain])
+    return {n.id: dns_names.expand(n.dns_domain, n.project_id, names.get(n.project_id))
+            if n.dns_domain else dns_names.cloud_domain(s) for n in nets}
+
+
+def _resolvers(s: Session, subs: Sequence[nm.Subnet], own: set[str]) -> list[str]:
+    """Where the network's DNS forwards other names: its subnets' name servers (not "any",
+    not the DHCP port itself), else the cloud's resolvers."""
+    out: list[str] = []
+    for sub in subs:
+        for server in sub.dns_nameservers or []:
+            if ipaddress.ip_address(server).is_unspecified or server in own:
+                continue
+            if server not in out:
+                out.append(server)
+    return out or dns_names.cloud_resolvers(s)
+
+
+def _dhcp_hosts(s: Session, net_ids: Sequence[str], domains: dict[str, str]
+                ) -> dict[str, list[contract.DhcpHost]]:
+    """Static leases: every compute port's MAC and address, with its name (its dns_name, else
+    its server's hostname) and the fqdn of its dns_assignment."""
     out: dict[str, list[contract.DhcpHost]] = {n: [] for n in net_ids}
     if not net_ids:
         return out
-    rows = s.execute(select(nm.Port.network_id, nm.Port.mac_address, nm.Port.dns_name,
+    rows = s.execute(select(nm.Port.network_id, nm.Port.project_id, nm.Port.mac_address,
+                            nm.Port.dns_name, nm.Port.dns_domain,
                             nm.IPAllocation.ip_address, cm.Server.hostname).join(
         nm.IPAllocation, nm.IPAllocation.port_id == nm.Port.id).outerjoin(
         cm.Server, cm.Server.id == nm.Port.device_id).where(
         nm.Port.network_id.in_(list(net_ids)),
         nm.Port.device_owner.startswith(COMPUTE_PREFIX)).order_by(
-        nm.Port.created_at, nm.Port.id)).tuples()
-    for net_id, mac, dns_name, address, hostname in rows:
-        name = dns_name or hostname or "host-" + address.replace(".", "-").replace(":", "-")
-        out[net_id].append({"mac": mac, "ip": address, "hostname": name})
+        nm.Port.created_at, nm.Port.id)).tuples().all()
+    owners = dns_names.project_names(s, [r[1] for r in rows if "<project_name>" in r[4]])
+    for net_id, project, mac, dns_name, dns_domain, address, hostname in rows:
+        domain = dns_names.expand(dns_domain, project, owners.get(project)) if dns_domain \
+            else domains.get(net_id, dns_names.cloud_domain(s))
+        fqdn = dns_names.assignment(dns_name, [address], domain)[0]["fqdn"]
+        name = dns_name.split(".")[0] if dns_name else \
+            hostname or dns_names.host_label(address)
+        out[net_id].append({"mac": mac, "ip": address, "hostname": name, "fqdn": fqdn})
     return out
 
 

@@ -25,7 +25,7 @@ from sausage.db.models import network as nm
 from sausage.services import policy, quota_lock
 from sausage.services.context import Context
 from sausage.services.hosts import changes
-from sausage.services.network import networks, ports, query, quotas, routers
+from sausage.services.network import dns_names, networks, ports, query, quotas, routers
 from sausage.services.network import standard
 
 __all__ = ["View", "OWNER", "COLUMNS", "find", "show", "list_floatingips", "create", "update",
@@ -210,6 +210,7 @@ def create(s: Session, ctx: Context, values: Mapping[str, Any], project_id: str 
         # Neutron's default policy lets only admins pick the address.
         policy.enforce(ctx, "create_floatingip:floating_ip_address")
     spec = _address_spec(s, network, values)
+    dns_name, dns_domain = dns_names.check_floating(values)
     quotas.check(s, project, "floatingip")
     fip_id = str(uuid.uuid4())
     port = ports.make_port(s, network=network, project_id="", device_owner=OWNER,
@@ -218,8 +219,7 @@ def create(s: Session, ctx: Context, values: Mapping[str, Any], project_id: str 
     row = nm.FloatingIP(id=fip_id, project_id=project, floating_ip_address=address,
                         floating_network_id=network.id, floating_port_id=port.id,
                         description=values.get("description", ""),
-                        dns_name=values.get("dns_name", ""),
-                        dns_domain=values.get("dns_domain", ""), status="DOWN")
+                        dns_name=dns_name, dns_domain=dns_domain, status="DOWN")
     s.add(row)
     s.flush()
     touched = [network.id]

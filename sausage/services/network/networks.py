@@ -20,7 +20,7 @@ from sausage.db.models import network as nm
 from sausage.services import policy
 from sausage.services.context import Context
 from sausage.services.hosts import changes
-from sausage.services.network import query, quotas, segments, standard
+from sausage.services.network import dns_names, query, quotas, segments, standard
 from sausage.services.network.port_rows import delete_port_row
 
 __all__ = ["View", "get_network", "find", "show", "list_networks", "create", "update",
@@ -190,7 +190,7 @@ def create(s: Session, ctx: Context, values: Mapping[str, Any],
         port_security_enabled=values.get("port_security_enabled", True),
         network_type=provider["network_type"], physical_network=provider["physical_network"],
         segmentation_id=provider["segmentation_id"],
-        dns_domain=values.get("dns_domain", ""))
+        dns_domain=dns_names.check_domain(values.get("dns_domain")))
     if row.network_type == "vxlan" and row.segmentation_id is None:
         segments.claim(s, row)
     else:
@@ -229,8 +229,10 @@ def update(s: Session, ctx: Context, network_id: str, values: Mapping[str, Any])
         row.mtu = _mtu(values, row.network_type)
     if "availability_zone_hints" in values:
         _zones(values)
+    if "dns_domain" in values:
+        row.dns_domain = dns_names.check_domain(values["dns_domain"])
     for key in ("name", "description", "admin_state_up", "shared", "is_default",
-                "port_security_enabled", "dns_domain"):
+                "port_security_enabled"):
         if key in values:
             setattr(row, key, values[key])
     if "router:external" in values:

@@ -25,13 +25,14 @@ from sausage.db.models import network as nm
 from sausage.services import policy
 from sausage.services.context import Context
 from sausage.services.hosts import changes
-from sausage.services.network import default_group, ipam, networks, query
+from sausage.services.network import default_group, dns_names, ipam, networks, query
 from sausage.services.network import quotas, standard
 from sausage.services.network.port_rows import delete_port_row
 
 __all__ = ["View", "make_port", "delete_port_row", "fixed_ips", "security_groups_of",
            "find", "view_of", "show", "list_ports", "create", "create_many", "update", "delete",
-           "ensure_dhcp", "drop_dhcp", "DHCP_OWNER", "random_mac"]
+           "ensure_dhcp", "drop_dhcp", "DHCP_OWNER", "random_mac", "dns_assignments",
+           "dns_fields"]
 
 DHCP_OWNER = "network:dhcp"
 # Owners whose ports belong to a router or floating IP: the port API may not delete them.
@@ -45,6 +46,7 @@ class View:
     fixed_ips: dict[str, list[tuple[str, str]]]
     security_groups: dict[str, list[str]]
     admin: bool
+    dns_assignment: dict[str, list[dict[str, str]]]
 
 
 def not_found(port_id: str) -> errors.NotFound:
@@ -351,8 +353,36 @@ def find(s: Session, ctx: Context, port_id: str) -> nm.Port:
 
 def _view(s: Session, ctx: Context, found: query.Found[nm.Port]) -> View:
     ids = [p.id for p in found.rows]
-    return View(found, fixed_ips(s, ids), security_groups_of(s, ids),
-                policy.allowed(ctx, "context_is_admin"))
+    ips = fixed_ips(s, ids)
+    return View(found, ips, security_groups_of(s, ids), policy.allowed(ctx, "context_is_admin"),
+                dns_assignments(s, found.rows, ips))
+
+
+def dns_assignments(s: Session, rows: Sequence[nm.Port],
+                    ips: Mapping[str, Sequence[tuple[str, str]]]
+                    ) -> dict[str, list[dict[str, str]]]:
+    """Port id → Neutron's ``dns_assignment`` (hostname and fqdn per fixed IP)."""
+    net_ids = sorted({p.network_id for p in rows})
+    domains = dict(s.execute(select(nm.Network.id, nm.Network.dns_domain).where(
+        nm.Network.id.in_(net_ids))).tuples().all()) if net_ids else {}
+    effective = {p.id: dns_names.port_domain(s, p.dns_domain, domains.get(p.network_id, ""))
+                 for p in rows}
+    names = dns_names.project_names(s, [p.project_id for p in rows
+                                        if "<project_name>" in effective[p.id]])
+    return {p.id: dns_names.assignment(
+        p.dns_name, [ip for _sub, ip in ips.get(p.id, [])],
+        dns_names.expand(effective[p.id], p.project_id, names.get(p.project_id)))
+        for p in rows}
+
+
+def dns_fields(s: Session, network: nm.Network, project_id: str, dns_name: Any,
+               dns_domain: Any) -> tuple[str, str]:
+    """A port's (``dns_name``, ``dns_domain``) checked as Neutron does (400 InvalidInput)."""
+    domain = dns_names.check_domain(dns_domain)
+    effective = dns_names.port_domain(s, domain, network.dns_domain)
+    names = dns_names.project_names(s, [project_id]) if "<project_name>" in effective else {}
+    return dns_names.check_port_name(
+        dns_name, dns_names.expand(effective, project_id, names.get(project_id))), domain
 
 
 def view_of(s: Session, ctx: Context, rows: Sequence[nm.Port]) -> View:
@@ -420,6 +450,8 @@ def create(s: Session, ctx: Context, values: Mapping[str, Any],
     project = project_id or ctx.project_id or ""
     _check_create(s, ctx, network, values, project)
     quotas.check(s, project, "port")
+    dns_name, dns_domain = dns_fields(s, network, project, values.get("dns_name"),
+                                      values.get("dns_domain"))
     port = make_port(
         s, network=network, project_id=project, device_owner=values.get("device_owner", ""),
         device_id=values.get("device_id", ""), fixed_ips=values.get("fixed_ips"),
@@ -428,7 +460,7 @@ def create(s: Session, ctx: Context, values: Mapping[str, Any],
         port_security_enabled=values.get("port_security_enabled"),
         binding_host_id=values.get("binding:host_id", ""), name=values.get("name", ""),
         admin_state_up=values.get("admin_state_up", True),
-        description=values.get("description", ""), dns_name=values.get("dns_name", ""),
+        description=values.get("description", ""), dns_name=dns_name, dns_domain=dns_domain,
         binding_vnic_type=values.get("binding:vnic_type", "normal"),
         allowed_address_pairs=values.get("allowed_address_pairs"))
     if values.get("tags"):
@@ -519,9 +551,13 @@ def update(s: Session, ctx: Context, port_id: str, values: Mapping[str, Any]) ->
             s.add(nm.PortSecurityGroup(port_id=port.id, security_group_id=gid))
     port.port_security_enabled = bool(security)
     port.allowed_address_pairs = pairs
+    if ("dns_name" in values or "dns_domain" in values) and network is not None:
+        port.dns_name, port.dns_domain = dns_fields(
+            s, network, port.project_id, values.get("dns_name", port.dns_name),
+            values.get("dns_domain", port.dns_domain))
     for key, column in (("name", "name"), ("description", "description"),
                         ("admin_state_up", "admin_state_up"), ("device_id", "device_id"),
-                        ("device_owner", "device_owner"), ("dns_name", "dns_name"),
+                        ("device_owner", "device_owner"),
                         ("binding:host_id", "binding_host_id"),
                         ("binding:vnic_type", "binding_vnic_type")):
         if key in values:
