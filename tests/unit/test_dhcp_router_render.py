@@ -128,9 +128,57 @@ def test_dnsmasq_accepts_the_rendered_command_line(tmp_path: pathlib.Path) -> No
                   hosts=[{"mac": "fa:16:3e:00:00:10", "ip": "10.0.0.10", "hostname": "web-1"}])
     (tmp_path / "hosts").write_text(dhcp.render_hosts(net["dhcp"]))
     (tmp_path / "opts").write_text(dhcp.render_opts(net))
+    (tmp_path / "addn_hosts").write_text(dhcp.render_addn_hosts(net["dhcp"]))
+    (tmp_path / "servers").write_text(dhcp.render_servers(net))
     result = subprocess.run(["dnsmasq", "--test", *dhcp.dnsmasq_args(net, tmp_path)],
                             capture_output=True, text=True, timeout=10, check=False)
     assert result.returncode == 0, result.stderr
+
+
+def dns_network(resolvers: list[str] | None = None, **subnet_overrides: object
+                ) -> contract.DesiredNetwork:
+    net = network(subnet(**subnet_overrides), hosts=[
+        {"mac": "fa:16:3e:00:00:11", "ip": "10.0.0.11", "hostname": "vm2",
+         "fqdn": "vm2.example.org."},
+        {"mac": "fa:16:3e:00:00:10", "ip": "10.0.0.10", "hostname": "vm1",
+         "fqdn": "vm1.example.org."}])
+    net["dhcp"]["dns_domain"] = "example.org."
+    net["dhcp"]["dns_resolvers"] = resolvers or []
+    return net
+
+
+def test_guests_are_told_the_dhcp_port_is_their_name_server_unless_the_subnet_names_some(
+        ) -> None:
+    assert "tag:subnet-s1,option:dns-server,10.0.0.2" in opts(dns_network())
+    assert "tag:subnet-s1,option:dns-server,192.0.2.53" in opts(
+        dns_network(dns_nameservers=["192.0.2.53"]))
+    # Neutron's "any": no name server at all (an empty option sends none).
+    assert "tag:subnet-s1,option:dns-server" in opts(dns_network(dns_nameservers=["0.0.0.0"]))
+    assert "tag:subnet-s1,option:domain-name,example.org" in opts(dns_network())
+
+
+def test_the_network_dns_answers_each_host_by_fqdn_then_short_name_in_address_order() -> None:
+    assert dhcp.render_addn_hosts(dns_network()["dhcp"]).splitlines() == [
+        "10.0.0.10 vm1.example.org vm1", "10.0.0.11 vm2.example.org vm2"]
+
+
+def test_a_malformed_fqdn_never_reaches_the_hosts_file() -> None:
+    net = dns_network()
+    net["dhcp"]["hosts"][0]["fqdn"] = "evil\n10.0.0.1 x."
+    assert "evil" not in dhcp.render_addn_hosts(net["dhcp"])
+
+
+def test_the_domain_stays_local_and_other_names_go_only_to_the_resolvers() -> None:
+    assert dhcp.render_servers(dns_network()).splitlines() == ["server=/example.org/"]
+    assert dhcp.render_servers(dns_network(["192.0.2.53", "2001:db8::53"])).splitlines() == [
+        "server=/example.org/", "server=192.0.2.53", "server=2001:db8::53"]
+
+
+def test_dnsmasq_answers_dns_but_never_from_the_machine_resolv_conf_or_hosts() -> None:
+    args = dhcp.dnsmasq_args(dns_network(), pathlib.Path("/state/n"))
+    assert "--port=0" not in args
+    assert {"--no-resolv", "--no-hosts", "--domain-needed", "--addn-hosts=/state/n/addn_hosts",
+            "--servers-file=/state/n/servers"} <= set(args)
 
 
 def desired_router(**overrides: object) -> contract.DesiredRouter:

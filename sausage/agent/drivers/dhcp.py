@@ -9,10 +9,14 @@ Called by the agent's network reconciler (``sausage/agent/network.py``) after L2
 Per network: a veth ``tap<port>`` (on the network's bridge, in the host namespace) ↔
 ``ns-<port>`` (in the qdhcp namespace, with the DHCP port's MAC, its address in each subnet and
 169.254.169.254/32); dnsmasq bound to ``ns-<port>`` answers only the hosts listed (static
-leases), with the MTU, DNS servers, router and classless static routes (option 121, and the
-Microsoft 249) — the metadata address via the DHCP port and, because a client that accepts 121
-ignores option 3, the default route too. Host and option changes rewrite the files and SIGHUP
-dnsmasq; only a change of its command line (the set of subnets, their modes) restarts it.
+leases), with the MTU, DNS servers, domain, router and classless static routes (option 121,
+and the Microsoft 249) — the metadata address via the DHCP port and, because a client that
+accepts 121 ignores option 3, the default route too. It is also the network's internal DNS (as
+Neutron's): on the DHCP port's addresses it answers the hosts' names, short and under the
+network's domain (``addn_hosts``), keeps that domain to itself and forwards other names only to
+the network's resolvers (``servers``); with none it refuses them. Host, option, name and
+resolver changes rewrite the files and SIGHUP dnsmasq; only a change of its command line (the
+set of subnets, their modes) restarts it.
 dnsmasq daemonizes: it outlives an agent restart, which finds it again by its pid file.
 
 The rendering functions at the top are pure (tested in tests/unit/test_dhcp_router_render.py).
@@ -38,6 +42,7 @@ from sausage.agent.drivers.errors import DriverError
 from sausage.contract import host as contract
 
 __all__ = ["DhcpDriver", "DNSMASQ", "LEASE_TIME", "render_hosts", "render_opts",
+           "render_addn_hosts", "render_servers",
            "dnsmasq_args", "namespace_name", "device_names", "served_subnets"]
 
 log = logging.getLogger("sausage.agent.dhcp")
@@ -152,6 +157,7 @@ def render_opts(network: contract.DesiredNetwork) -> str:
     """The --dhcp-optsfile: per subnet (tagged by its dhcp-range) MTU, DNS servers, router and
     classless static routes."""
     dhcp = network["dhcp"]
+    domain = _domain(network)
     lines = []
     for subnet in served_subnets(dhcp):
         tag = f"tag:{_tag(subnet)}"
@@ -159,19 +165,73 @@ def render_opts(network: contract.DesiredNetwork) -> str:
             lines.append(f"{tag},option:mtu,{network['mtu']}")
             # An empty router option makes dnsmasq send none (it would offer itself otherwise).
             lines.append(f"{tag},option:router,{subnet['gateway_ip'] or ''}".rstrip(","))
-            servers = [s for s in subnet["dns_nameservers"]
-                       if ipaddress.ip_address(s).version == 4]
-            if servers:
-                lines.append(f"{tag},option:dns-server,{','.join(servers)}")
+            lines.append(f"{tag},option:dns-server,{','.join(_dns_servers(subnet))}"
+                         .rstrip(","))
             routes = ",".join(f"{dst},{hop}" for dst, hop in _classless_routes(subnet))
             if routes:
                 lines.append(f"{tag},option:classless-static-route,{routes}")
                 lines.append(f"{tag},249,{routes}")
+            if domain:
+                lines.append(f"{tag},option:domain-name,{domain}")
         else:
-            servers = [f"[{s}]" for s in subnet["dns_nameservers"]
-                       if ipaddress.ip_address(s).version == 6]
-            if servers:
-                lines.append(f"{tag},option6:dns-server,{','.join(servers)}")
+            servers = [f"[{s}]" for s in _dns_servers(subnet)]
+            if servers or subnet["dns_nameservers"]:
+                lines.append(f"{tag},option6:dns-server,{','.join(servers)}".rstrip(","))
+            if domain:
+                lines.append(f"{tag},option6:domain-search,{domain}")
+    return "".join(line + "\n" for line in lines)
+
+
+def _dns_servers(subnet: contract.DesiredSubnet) -> list[str]:
+    """Option 6 (and DHCPv6's 23) as Neutron sends it: the subnet's name servers of its IP
+    version ("any", 0.0.0.0 or ::, means none), else the DHCP port's own address, where this
+    dnsmasq answers DNS."""
+    version = subnet["ip_version"]
+    given = [ipaddress.ip_address(s) for s in subnet["dns_nameservers"]]
+    if given:
+        return [str(a) for a in given if a.version == version and not a.is_unspecified]
+    if subnet["dhcp_ip"] and not (version == 6 and subnet["ipv6_address_mode"] == "slaac"):
+        return [str(ipaddress.ip_address(subnet["dhcp_ip"]))]
+    return []
+
+
+_FQDN = re.compile(r"([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+")
+
+
+def _domain(network: contract.DesiredNetwork) -> str:
+    """The network's DNS domain without its trailing dot ('' when none or malformed)."""
+    domain = network["dhcp"].get("dns_domain", "").lower()
+    return domain.rstrip(".") if _FQDN.fullmatch(domain) else ""
+
+
+def render_addn_hosts(dhcp: contract.DesiredDhcp) -> str:
+    """The --addn-hosts file (``/etc/hosts`` form) the network's DNS answers from: per host
+    ``address fqdn short-name`` (the fqdn first, so PTR queries answer it)."""
+    lines = []
+    for host in sorted(dhcp["hosts"], key=lambda h: (_ip_key(h["ip"]), h["mac"])):
+        fqdn = host.get("fqdn", "").lower()
+        if not _FQDN.fullmatch(fqdn):
+            continue
+        short = fqdn.split(".")[0]
+        lines.append(f"{ipaddress.ip_address(host['ip'])} {fqdn.rstrip('.')} {short}")
+    return "".join(line + "\n" for line in lines)
+
+
+def _ip_key(address: str) -> tuple[int, int]:
+    ip = ipaddress.ip_address(address)
+    return ip.version, int(ip)
+
+
+def render_servers(network: contract.DesiredNetwork) -> str:
+    """The --servers-file (re-read on SIGHUP): the network's domain is answered here only (a
+    name in it that is no host is NXDOMAIN), other names go to the resolvers; with none
+    dnsmasq has no upstream and refuses them."""
+    lines = []
+    domain = _domain(network)
+    if domain:
+        lines.append(f"server=/{domain}/")
+    for server in network["dhcp"].get("dns_resolvers", []):
+        lines.append(f"server={ipaddress.ip_address(server)}")
     return "".join(line + "\n" for line in lines)
 
 
@@ -192,13 +252,17 @@ def dnsmasq_args(network: contract.DesiredNetwork, files: pathlib.Path) -> list[
     _, inside = device_names(dhcp["port_id"])
     subnets = served_subnets(dhcp)
     args = [
-        "--conf-file=/dev/null", "--no-hosts", "--no-resolv", "--port=0",
+        # DNS on port 53 of the DHCP port's addresses: the hosts file's names; never the
+        # machine's /etc/hosts or resolv.conf; names without a dot are never forwarded.
+        "--conf-file=/dev/null", "--no-hosts", "--no-resolv", "--domain-needed",
         "--bind-interfaces", f"--interface={inside}", "--except-interface=lo",
         "--user=root", "--group=root", "--dhcp-authoritative",
         f"--pid-file={files / 'dnsmasq.pid'}",
         f"--dhcp-leasefile={files / 'leases'}",
         f"--dhcp-hostsfile={files / 'hosts'}",
         f"--dhcp-optsfile={files / 'opts'}",
+        f"--addn-hosts={files / 'addn_hosts'}",
+        f"--servers-file={files / 'servers'}",
         f"--log-facility={files / 'dnsmasq.log'}",
     ]
     args += [f"--dhcp-range={_range(subnet)}" for subnet in subnets]
@@ -309,6 +373,8 @@ class DhcpDriver:
         before = _read(files / "hosts")
         changed = _write_if_changed(files / "hosts", hosts)
         changed = _write_if_changed(files / "opts", render_opts(net)) or changed
+        changed = _write_if_changed(files / "addn_hosts", render_addn_hosts(dhcp)) or changed
+        changed = _write_if_changed(files / "servers", render_servers(net)) or changed
         # A port that went away keeps its lease inside dnsmasq, which then refuses its address
         # to the next port IPAM hands it to ("leased to <old mac>"): forget such leases.
         dropped = bool(host_pairs(before) - host_pairs(hosts))
@@ -320,7 +386,7 @@ class DhcpDriver:
             prune_leases(files / "leases", host_pairs(hosts))
             _start(ns, files, args)
         elif changed:
-            os.kill(pid, signal.SIGHUP)  # rereads the hosts and opts files
+            os.kill(pid, signal.SIGHUP)  # rereads the hosts, opts, addn_hosts, servers files
         self._applied[net["id"]] = (what, time.monotonic())
 
     def _remove(self, network_id: str) -> None:
