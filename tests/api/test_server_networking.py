@@ -259,7 +259,9 @@ def test_each_host_gets_what_it_must_wire_and_ports_go_active_when_reported(
     [served] = ndoc["networks"]
     assert served["peers"] == ["192.0.2.1"]
     dhcp = served["dhcp"]
-    assert dhcp["hosts"] == [{"mac": port["mac_address"], "ip": ip, "hostname": "vm"}]
+    assert dhcp["hosts"] == [{"mac": port["mac_address"], "ip": ip, "hostname": "vm",
+                              "fqdn": "vm.openstacklocal."}]
+    assert dhcp["dns_domain"] == "openstacklocal." and dhcp["dns_resolvers"] == []
     assert dhcp["subnets"][0]["id"] == sub["id"] and dhcp["subnets"][0]["dhcp_ip"]
     assert ndoc["ports"] == [] and ndoc["servers"] == []
     assert neutron(api, "GET", f"/ports/{port['id']}", demo).json()["port"]["status"] == "DOWN"
