@@ -9,9 +9,12 @@ from typing import Any
 
 import pytest
 
+from sausage.db.models import network as nm
+from sausage.services.network import dns_names
 from tests.api.conftest import Api
 from tests.api.test_compute import image_id, nova
 from tests.api.test_network_core import fault, make, neutron
+from tests.api.test_network_floatingips import routed
 from tests.api.test_network_routers import external
 from tests.api.test_server_networking import NetHost, booted, demo, network, ports_of
 
@@ -208,3 +211,31 @@ def test_a_network_dns_domain_change_reaches_the_network_node(
             json={"network": {"dns_domain": "example.org."}})
     [served] = [n for n in node.desired()["networks"] if n["id"] == net["id"]]
     assert served["dhcp"]["dns_domain"] == "example.org."
+
+
+def test_what_the_dns_service_publishes_for_floating_ips_and_ports(
+        api: Api, demo: dict[str, str]) -> None:
+    public = external(api)[0]
+    net, _, _ = routed(api, demo, public)
+    neutron(api, "PUT", f"/networks/{net}", demo,
+            json={"network": {"dns_domain": "<project_name>.example.org."}})
+    vm = make(api, demo, "port", network_id=net, dns_name="web")
+    own = make(api, demo, "floatingip", floating_network_id=public, dns_name="www",
+               dns_domain="example.net.")
+    via_port = make(api, demo, "floatingip", floating_network_id=public, port_id=vm["id"])
+    bare = make(api, demo, "floatingip", floating_network_id=public)
+    with api.cloud.db.transaction() as s:
+        def of(kind: type[nm.FloatingIP] | type[nm.Port], row_id: str
+               ) -> dns_names.Publication | None:
+            row = s.get(kind, row_id)
+            assert isinstance(row, (nm.FloatingIP, nm.Port))
+            return dns_names.published(s, row)
+
+        assert of(nm.FloatingIP, own["id"]) == dns_names.Publication(
+            "www", "example.net.", "www.example.net.", [own["floating_ip_address"]])
+        assert of(nm.FloatingIP, via_port["id"]) == dns_names.Publication(
+            "web", "demo.example.org.", "web.demo.example.org.",
+            [via_port["floating_ip_address"]])
+        assert of(nm.FloatingIP, bare["id"]) is None
+        # A tenant (VXLAN) network's port is reached through its floating IP, as in Neutron.
+        assert of(nm.Port, vm["id"]) is None
