@@ -239,3 +239,23 @@ def test_what_the_dns_service_publishes_for_floating_ips_and_ports(
         assert of(nm.FloatingIP, bare["id"]) is None
         # A tenant (VXLAN) network's port is reached through its floating IP, as in Neutron.
         assert of(nm.Port, vm["id"]) is None
+
+
+def test_an_attached_interface_is_named_by_the_servers_hostname_too(
+        api: Api, demo: dict[str, str]) -> None:
+    host = NetHost(api, "cn1", "192.0.2.1")
+    net, _ = network(api, demo)
+    net2, _ = network(api, demo, "n2", "10.2.0.0/24")
+    server_id = booted(api, demo, name="app.example", networks=[{"uuid": net["id"]}])
+    host.report(running=(server_id,))
+    r = nova(api, "POST", f"/servers/{server_id}/os-interface", demo,
+             json={"interfaceAttachment": {"net_id": net2["id"]}})
+    assert r.status_code == 200, r.text
+    attached = port_of(api, demo, r.json()["interfaceAttachment"]["port_id"])
+    assert attached["dns_name"] == "app.example"
+    assert attached["dns_assignment"][0]["fqdn"] == "app.example.openstacklocal."
+    named = make(api, demo, "port", network_id=net2["id"], dns_name="someone-else")
+    r = nova(api, "POST", f"/servers/{server_id}/os-interface", demo,
+             json={"interfaceAttachment": {"port_id": named["id"]}})
+    assert r.status_code == 400, r.text
+    assert port_of(api, demo, named["id"])["device_id"] == ""

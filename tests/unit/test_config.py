@@ -62,3 +62,17 @@ def test_the_nameserver_listens_on_loopback_by_default_and_names_absolute_namese
 def test_a_bad_dns_setting_is_an_error(tmp_path: pathlib.Path, bad: dict[str, object]) -> None:
     with pytest.raises(pydantic.ValidationError):
         config.load(tmp_path, **bad)
+
+
+def test_the_dns_domain_gets_its_trailing_dot_and_resolvers_may_come_as_one_string(
+        tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    default = config.load(tmp_path)
+    assert (default.dns_domain, default.dns_resolvers) == ("openstacklocal.", [])
+    assert config.load(tmp_path, dns_domain="Cloud.Example.ORG").dns_domain == \
+        "cloud.example.org."
+    monkeypatch.setenv("SAUSAGE_DNS_RESOLVERS", "192.0.2.53, 2001:db8::53")
+    assert config.load(tmp_path).dns_resolvers == ["192.0.2.53", "2001:db8::53"]
+    for bad in ({"dns_domain": "-bad.example."}, {"dns_domain": "a..b"},
+                {"dns_resolvers": ["resolver.example"]}):
+        with pytest.raises(pydantic.ValidationError):
+            config.load(tmp_path, **bad)
