@@ -74,6 +74,7 @@ def n1(cloud: Cloud) -> Iterator[str]:
 
 def test_a_vm_behind_a_router_is_reached_through_its_floating_ip(
         cloud: Cloud, n1: str, key: pathlib.Path) -> None:
+    demo(cloud, "network", "set", "--dns-domain", "example.org.", n1)
     boot(cloud, "vm1", n1, "--key-name", "k")
     fip = demo_json(cloud, "floating", "ip", "create", "public")["floating_ip_address"]
     demo(cloud, "server", "add", "floating", "ip", "vm1", fip)
@@ -94,6 +95,17 @@ def test_a_vm_behind_a_router_is_reached_through_its_floating_ip(
                         "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=5",
                         f"root@{fip}", "hostname", timeout=60)
     assert ssh.returncode == 0 and ssh.stdout.strip() == "vm1", ssh.stderr
+
+    # The network's dnsmasq is the guest's name server (the subnet names none): Nova named the
+    # port vm1, so the guest's name answers, short and under the network's dns_domain.
+    own = fixed_ip(cloud, "vm1")
+    look = cloud.outside("ssh", "-i", str(key), "-o", "StrictHostKeyChecking=no", "-o",
+                         "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=5",
+                         f"root@{fip}", "cat /etc/resolv.conf; nslookup vm1; "
+                         "nslookup vm1.example.org.", timeout=60)
+    answers = [line for line in look.stdout.splitlines()
+               if line.replace(" ", "").replace("\t", "") == f"Address:{own}"]
+    assert len(answers) == 2 and "search example.org" in look.stdout, look.stdout + look.stderr
 
 
 SPOOFER = """#!/bin/sh
