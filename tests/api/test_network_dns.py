@@ -8,8 +8,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from sausage.db.models import identity as im
 from sausage.db.models import network as nm
+from sausage.services.context import Context
 from sausage.services.network import dns_names
 from tests.api.conftest import Api
 from tests.api.test_compute import image_id, nova
@@ -224,6 +227,8 @@ def test_what_the_dns_service_publishes_for_floating_ips_and_ports(
                dns_domain="example.net.")
     via_port = make(api, demo, "floatingip", floating_network_id=public, port_id=vm["id"])
     bare = make(api, demo, "floatingip", floating_network_id=public)
+    personal = make(api, demo, "floatingip", floating_network_id=public, dns_name="me",
+                    dns_domain="<user_name>.users.example.")
     with api.cloud.db.transaction() as s:
         def of(kind: type[nm.FloatingIP] | type[nm.Port], row_id: str
                ) -> dns_names.Publication | None:
@@ -239,6 +244,13 @@ def test_what_the_dns_service_publishes_for_floating_ips_and_ports(
         assert of(nm.FloatingIP, bare["id"]) is None
         # A tenant (VXLAN) network's port is reached through its floating IP, as in Neutron.
         assert of(nm.Port, vm["id"]) is None
+        # The caller's keywords come from the context the glue passes.
+        user = s.scalars(select(im.User).where(im.User.name == "demo")).one()
+        row = s.get(nm.FloatingIP, personal["id"])
+        assert row is not None
+        assert dns_names.published(s, row, Context(user_id=user.id)) == dns_names.Publication(
+            "me", "demo.users.example.", "me.demo.users.example.",
+            [personal["floating_ip_address"]])
 
 
 def test_an_attached_interface_is_named_by_the_servers_hostname_too(

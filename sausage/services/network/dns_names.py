@@ -175,12 +175,12 @@ def check_floating(values: Mapping[str, Any]) -> tuple[str, str]:
 # --- names -----------------------------------------------------------------------------------
 
 def expand(domain: str, project_id: str, project_name: str | None,
-           ctx: Context | None = None) -> str:
+           ctx: Context | None = None, user_name: str | None = None) -> str:
     """``domain`` with its keywords replaced; a keyword without a value stays as it is."""
     if "<" not in domain:
         return domain
     values = {"project_id": project_id, "project_name": project_name,
-              "user_id": ctx.user_id if ctx is not None else None, "user_name": None}
+              "user_id": ctx.user_id if ctx is not None else None, "user_name": user_name}
     for key, value in values.items():
         if value:
             domain = domain.replace(f"<{key}>", value.lower())
@@ -249,7 +249,7 @@ def published(s: Session, resource: nm.Port | nm.FloatingIP,
       fixed IPs, but only on a provider (flat) network that is not external — ports of tenant
       (VXLAN) networks are reached through their floating IPs, as in Neutron.
 
-    ``ctx`` (the caller) fills the ``<user_id>`` keyword; project keywords come from the
+    ``ctx`` (the caller) fills ``<user_id>`` and ``<user_name>``; project keywords come from the
     resource's project. The glue calls this before and after a change and replaces records."""
     if isinstance(resource, nm.FloatingIP):
         if resource.dns_name and resource.dns_domain:
@@ -277,4 +277,7 @@ def _expanded(s: Session, domain: str, project_id: str, ctx: Context | None) -> 
     if not domain:
         return ""
     names = project_names(s, [project_id]) if "<project_name>" in domain else {}
-    return expand(domain, project_id, names.get(project_id), ctx)
+    user = s.get(im.User, ctx.user_id) if ctx is not None and ctx.user_id and \
+        "<user_name>" in domain else None
+    return expand(domain, project_id, names.get(project_id), ctx,
+                  user.name if user is not None else None)
