@@ -87,6 +87,8 @@ def test_a_port_dns_name_is_assigned_under_its_networks_domain_and_its_own_first
     port = make(api, demo, "port", network_id=net["id"], dns_name="Web-1", name="web",
                 fixed_ips=[{"subnet_id": sub["id"], "ip_address": "10.1.0.8"}])
     assert port["dns_name"] == "web-1"
+    assert [p["id"] for p in neutron(api, "GET", "/ports?dns_name=web-1", demo).json()[
+        "ports"]] == [port["id"]]
     assert port["dns_assignment"] == [{"hostname": "web-1", "ip_address": "10.1.0.8",
                                        "fqdn": "web-1.example.org."}]
     r = neutron(api, "PUT", f"/ports/{port['id']}", demo,
