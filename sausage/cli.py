@@ -300,6 +300,7 @@ def _serve(settings: config.Settings, on_ready: Callable[[], None] | None = None
     """Serve the API with ``settings.workers`` processes, the all-in-one's agent and the periodic
     housekeeping, until SIGTERM or Ctrl-C; ``on_ready`` runs once the API answers."""
     from sausage.api import server
+    from sausage.services.dns.publisher import Publisher
     from sausage.services.runtime import Cloud
 
     console = logs.is_console(settings)
@@ -316,6 +317,8 @@ def _serve(settings: config.Settings, on_ready: Callable[[], None] | None = None
     housekeeping.start()
     agent = AgentSupervisor(settings)
     agent.start()
+    dns = Publisher(settings, cloud.db)
+    dns.start()
     supervisor = server.Supervisor(settings, console=console)
     if on_ready is not None:
         threading.Thread(target=_when_answering, args=(settings, supervisor.stopping, on_ready),
@@ -327,6 +330,7 @@ def _serve(settings: config.Settings, on_ready: Callable[[], None] | None = None
             sock.close()
         housekeeping.stop()
         agent.stop()
+        dns.stop()
         cloud.close()
         if pidfile.exists() and pidfile.read_text().strip() == str(os.getpid()):
             pidfile.unlink()

@@ -32,6 +32,7 @@ def catalog(public_url: str) -> list[CatalogEntry]:
         CatalogEntry("compute", "nova", f"{public_url}/compute/v2.1"),
         CatalogEntry("network", "neutron", f"{public_url}/network"),
         CatalogEntry("block-storage", "cinder", f"{public_url}/volume/v3/$(project_id)s"),
+        CatalogEntry("dns", "designate", f"{public_url}/dns"),
     ]
 
 

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["RRset", "Zone", "HeldZone", "ACCOUNT", "REFRESH", "RETRY", "EXPIRE", "rname"]
+__all__ = ["RRset", "Zone", "HeldZone", "ACCOUNT", "REFRESH", "RETRY", "EXPIRE", "MINIMUM",
+           "rname", "soa_data"]
 
-# The SOA timers of every zone (Designate's defaults); the SOA minimum is the zone's TTL.
-REFRESH = 3600
+# The SOA timers of every zone: Designate's defaults (refresh its lowest, minimum the
+# negative-caching TTL).
+REFRESH = 3500
 RETRY = 600
 EXPIRE = 86400
+MINIMUM = 3600
 
 
 @dataclass(frozen=True)
@@ -45,9 +48,8 @@ class Zone:
 
     @property
     def soa(self) -> RRset:
-        content = (f"{self.primary_ns} {rname(self.email)} {self.serial} "
-                   f"{REFRESH} {RETRY} {EXPIRE} {self.ttl}")
-        return RRset(self.name, "SOA", self.ttl, (content,))
+        return RRset(self.name, "SOA", self.ttl,
+                     (soa_data(self.primary_ns, self.email, self.serial),))
 
     @property
     def ns(self) -> RRset:
@@ -57,6 +59,11 @@ class Zone:
         """Every record set the server holds for this zone: SOA, apex NS, then ``rrsets``
         (those without records are left out: an empty record set does not exist in DNS)."""
         return (self.soa, self.ns, *(r for r in self.rrsets if r.records))
+
+
+def soa_data(primary_ns: str, email: str, serial: int) -> str:
+    """An SOA record's data, as every zone of the cloud has it."""
+    return f"{primary_ns} {rname(email)} {serial} {REFRESH} {RETRY} {EXPIRE} {MINIMUM}"
 
 
 def rname(email: str) -> str:

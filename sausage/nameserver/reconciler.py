@@ -31,10 +31,13 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class ZoneResult:
     """What one step did for a zone: ``serial`` is the SOA serial the server answers (None:
-    none, e.g. a deleted zone), ``error`` why the zone could not be published or deleted."""
+    none, e.g. a deleted zone), ``error`` why the zone could not be published or deleted.
+    ``passing``: the error is the server's, not the zone's (unreachable, restarting, a 5xx),
+    so the zone is worth trying again as it is; otherwise the server refused the zone."""
 
     serial: int | None
     error: str | None = None
+    passing: bool = False
 
 
 class Reconciler:
@@ -57,9 +60,10 @@ class Reconciler:
         try:
             held = self.api.held()
         except PowerDNSError as e:
-            return {zone.name: ZoneResult(None, str(e)) for zone in desired}
+            return {zone.name: ZoneResult(None, str(e), passing=True) for zone in desired}
         plan = converge(desired, held)
         errors = dict(plan.conflicts)
+        passing: set[str] = set()
         deleted = []
         for action in plan.actions:
             try:
@@ -82,15 +86,18 @@ class Reconciler:
             except PowerDNSError as e:
                 log.warning("nameserver: %s", e)
                 errors[name] = str(e)
+                if e.status == 0 or e.status >= 500:
+                    passing.add(name)
         results = {}
         for zone in desired:
             answered = None
             if zone.name not in dict(plan.conflicts):
                 answered = probe.serial(self.dns_host, self.dns_port, zone.name, self.factory,
                                         self.probe_timeout)
-            results[zone.name] = ZoneResult(answered, errors.get(zone.name))
+            results[zone.name] = ZoneResult(answered, errors.get(zone.name),
+                                            zone.name in passing)
         for name in deleted:
-            results[name] = ZoneResult(None, errors.get(name))
+            results[name] = ZoneResult(None, errors.get(name), name in passing)
         log.debug("nameserver: step over %d zones, %d actions, in %.3f s", len(desired),
                   len(plan.actions), time.monotonic() - started)
         return results

@@ -162,6 +162,9 @@ class PowerDNSServer:
         self.write_config()
         args = [PDNS_SERVER, f"--config-dir={self.dir}"]
         if self.netns is not None:
+            # Its API listens on the namespace's loopback, which a bare `ip netns add` leaves down.
+            subprocess.run(["ip", "-n", self.netns, "link", "set", "lo", "up"],
+                           capture_output=True, check=False)
             args = ["ip", "netns", "exec", self.netns, *args]
         with open(self.log_file, "ab") as out:
             self.process = subprocess.Popen(

@@ -14,6 +14,7 @@ from sausage.config import Settings
 from sausage.db.session import Database
 from sausage.services.compute import flavors
 from sausage.services.compute.host_section import ComputeSection
+from sausage.services.dns import common as dns_common
 from sausage.services.hosts.document import Section
 from sausage.services.identity import bootstrap, revocation
 from sausage.services.identity.fernet import KeyRepository
@@ -40,7 +41,8 @@ HOST_SECTIONS: tuple[Section, ...] = (ComputeSection(), NetworkSection(), Volume
 class Cloud:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.db = Database(settings.db_url, info=dns_names.session_info(settings))
+        self.db = Database(settings.db_url, info={**dns_names.session_info(settings),
+                                                  **dns_common.session_info(settings)})
         self.keys = KeyRepository(settings.fernet_key_dir, settings.fernet_max_active_keys)
         self.keys.setup()
         self.tokens = TokenProvider(self.keys, settings.token_expiration)

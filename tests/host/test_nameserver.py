@@ -157,7 +157,7 @@ def test_published_zones_answer_every_record_over_dns(cloud: Cloud) -> None:
     FIGURES.append(f"two new zones (6 record sets) answering their serial: {seconds:.3f} s")
     every_record_answers(cloud)
     soa = cloud.answers("example.org.", "SOA")
-    assert soa == {"ns1.sausage.test. hostmaster.example.org. 1 3600 600 86400 3600"}
+    assert soa == {"ns1.sausage.test. hostmaster.example.org. 1 3500 600 86400 3600"}
     assert cloud.answers("example.org.", "NS") == {"ns1.sausage.test."}
 
 
@@ -184,7 +184,7 @@ def test_a_changed_record_is_answered_with_its_new_data(cloud: Cloud) -> None:
     FIGURES.append(f"a changed record answering the zone's new serial: {seconds:.3f} s")
     assert cloud.answers("www.example.org.", "A") == {"192.0.2.20"}
     assert cloud.answers("example.org.", "SOA") == {
-        "ns1.sausage.test. hostmaster.example.org. 2 3600 600 86400 3600"}
+        "ns1.sausage.test. hostmaster.example.org. 2 3500 600 86400 3600"}
 
 
 def test_a_deleted_record_is_nxdomain(cloud: Cloud) -> None:

@@ -31,7 +31,7 @@ def test_a_zone_publishes_a_designate_like_soa_and_its_apex_nameservers() -> Non
     z = zone(WWW, serial=1700000000)
     assert z.published()[0] == RRset(
         "example.org.", "SOA", 3600,
-        ("ns1.sausage.test. hostmaster.example.org. 1700000000 3600 600 86400 3600",))
+        ("ns1.sausage.test. hostmaster.example.org. 1700000000 3500 600 86400 3600",))
     assert z.published()[1] == RRset("example.org.", "NS", 3600,
                                       ("ns1.sausage.test.", "ns2.sausage.test."))
 

@@ -12,36 +12,35 @@ from __future__ import annotations
 import dataclasses
 import time
 import uuid
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sausage import errors
+from sausage.config import Settings
 from sausage.db.models import dns as m
 from sausage.db.models.base import utcnow
+from sausage.nameserver import published
 from sausage.services import policy
 from sausage.services.context import Context
 
 __all__ = ["Scope", "scoped", "invalid", "bad_request", "zone_not_found", "visible_zone",
            "writable_zone", "bump", "next_serial", "soa_data", "new_id", "check_uuid",
-           "nameservers", "set_nameservers", "DEFAULT_NAMESERVERS", "SOA_TIMERS"]
+           "nameservers", "session_info", "DEFAULT_NAMESERVERS"]
 
 DEFAULT_NAMESERVERS = ("ns1.sausage.test.",)
-_nameservers: tuple[str, ...] = DEFAULT_NAMESERVERS
-# refresh, retry, expire, minimum (Designate's defaults, the minimum being the negative TTL).
-SOA_TIMERS = (3500, 600, 86400, 3600)
 
 
-def nameservers() -> tuple[str, ...]:
+def session_info(settings: Settings) -> dict[str, Any]:
+    """What the DNS services read from ``Session.info``: the cloud's nameservers."""
+    return {"dns_nameservers": tuple(settings.dns_nameservers)}
+
+
+def nameservers(s: Session) -> tuple[str, ...]:
     """The cloud's nameservers, absolute: every zone's NS records and its SOA's primary."""
-    return _nameservers
-
-
-def set_nameservers(names: list[str] | tuple[str, ...]) -> None:
-    """Point the zones at the cloud's nameservers (from settings, once at start)."""
-    global _nameservers
-    cleaned = tuple(n if n.endswith(".") else n + "." for n in names if n)
-    _nameservers = cleaned or DEFAULT_NAMESERVERS
+    value = s.info.get("dns_nameservers")
+    return tuple(value) if value else DEFAULT_NAMESERVERS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -129,13 +128,10 @@ def next_serial(current: int) -> int:
     return max(current + 1, int(time.time()))
 
 
-def soa_data(zone: m.DnsZone) -> str:
-    """The SOA record of ``zone``: the first nameserver, the mailbox from its email."""
-    local, _, domain = zone.email.partition("@")
-    mailbox = local.replace(".", "\\.") + "." + domain.rstrip(".") + "."
-    refresh, retry, expire, minimum = SOA_TIMERS
-    return (f"{nameservers()[0]} {mailbox} {zone.serial} {refresh} {retry} {expire} "
-            f"{minimum}")
+def soa_data(s: Session, zone: m.DnsZone) -> str:
+    """The SOA record of ``zone`` as the nameserver publishes it: the first nameserver, the
+    mailbox from its email."""
+    return published.soa_data(nameservers(s)[0], zone.email, zone.serial)
 
 
 def bump(s: Session, zone: m.DnsZone, action: str = "UPDATE") -> None:
@@ -149,4 +145,4 @@ def bump(s: Session, zone: m.DnsZone, action: str = "UPDATE") -> None:
         m.DnsRecordset.zone_id == zone.id, m.DnsRecordset.type == "SOA")).one_or_none()
     if soa is not None:
         for record in s.scalars(select(m.DnsRecord).where(m.DnsRecord.recordset_id == soa.id)):
-            record.data = soa_data(zone)
+            record.data = soa_data(s, zone)

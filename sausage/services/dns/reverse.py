@@ -246,8 +246,8 @@ def _admin_project(s: Session) -> str:
     return found
 
 
-def _email() -> str:
-    domain = common.nameservers()[0].rstrip(".").partition(".")[2] or "example.com"
+def _email(s: Session) -> str:
+    domain = common.nameservers(s)[0].rstrip(".").partition(".")[2] or "example.com"
     return f"hostmaster@{domain}"
 
 
@@ -267,7 +267,7 @@ def _reverse_zone(s: Session, name: str) -> m.DnsZone:
     if not tlds.allowed(s, name):
         raise errors.BadRequest("Invalid TLD", kind="invalid_zone_name")
     zone = m.DnsZone(id=common.new_id(), project_id=_admin_project(s), name=name,
-                     email=_email(), ttl=DEFAULT_TTL, serial=int(time.time()),
+                     email=_email(s), ttl=DEFAULT_TTL, serial=int(time.time()),
                      description="Reverse zone of floating IPs", type="PRIMARY",
                      status="PENDING", action="CREATE", version=1, managed=True)
     try:
@@ -287,9 +287,9 @@ def _reverse_zone(s: Session, name: str) -> m.DnsZone:
                         name=name, type="NS", status="PENDING", action="CREATE", version=1)
     s.add_all([soa, ns])
     s.flush()
-    s.add(m.DnsRecord(id=common.new_id(), recordset_id=soa.id, data=common.soa_data(zone),
+    s.add(m.DnsRecord(id=common.new_id(), recordset_id=soa.id, data=common.soa_data(s, zone),
                       managed=True))
     s.add_all(m.DnsRecord(id=common.new_id(), recordset_id=ns.id, data=server, managed=True)
-              for server in common.nameservers())
+              for server in common.nameservers(s))
     s.flush()
     return zone

@@ -88,7 +88,7 @@ def _ownership(s: Session, project_id: str, name: str) -> None:
 
 def _apex(s: Session, zone: m.DnsZone) -> None:
     """The zone's managed SOA and NS recordsets at its apex."""
-    for rtype, datas in (("SOA", [soa_data(zone)]), ("NS", list(nameservers()))):
+    for rtype, datas in (("SOA", [soa_data(s, zone)]), ("NS", list(nameservers(s)))):
         rs = m.DnsRecordset(id=new_id(), zone_id=zone.id, project_id=zone.project_id,
                             name=zone.name, type=rtype, ttl=None, status="PENDING",
                             action="CREATE")
@@ -216,4 +216,4 @@ def zone_nameservers(s: Session, ctx: Context, scope: Scope, zone_id: str
     zone = visible_zone(s, ctx, scope, zone_id)
     policy.enforce(ctx, "get_zone_ns_records", {"project_id": zone.project_id})
     return [{"hostname": name, "priority": index + 1}
-            for index, name in enumerate(nameservers())]
+            for index, name in enumerate(nameservers(s))]
