@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from typing import Any
+
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint, event
+from sqlalchemy.orm import Mapped, attributes, mapped_column
 
 from sausage.db.models.base import Base, utcnow
 
@@ -137,3 +139,15 @@ class DnsZoneTransferAccept(Base):
     status: Mapped[str] = mapped_column(String(16), default="COMPLETE")
     created_at: Mapped[datetime.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime.datetime | None]
+
+
+@event.listens_for(DnsZone, "before_update")
+@event.listens_for(DnsRecordset, "before_update")
+def _write_state_whole(_mapper: Any, _connection: Any, target: DnsZone | DnsRecordset) -> None:
+    """A change writes its status and action (and a zone its serial) even when they look
+    unchanged: the publisher may have moved them since this session read the row (SQLite has
+    no row locks), and a change that left them out would leave the row ACTIVE while its new
+    data waits unpublished."""
+    for name in ("status", "action", "serial"):
+        if name in target.__dict__:
+            attributes.flag_modified(target, name)

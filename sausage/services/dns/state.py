@@ -29,18 +29,21 @@ def pending(s: Session) -> list[str]:
 
 
 def mark_published(s: Session, zone_id: str, serial: int) -> bool:
-    zone = s.scalars(select(m.DnsZone).where(m.DnsZone.id == zone_id)
-                     .with_for_update()).one_or_none()
-    if zone is None:
+    """In one compare-and-set: the zone is ACTIVE only if ``serial`` is still its serial (a
+    change committed since the publisher read it keeps it PENDING)."""
+    s.execute(update(m.DnsZone).where(m.DnsZone.id == zone_id)
+              .values(published_serial=serial).execution_options(synchronize_session=False))
+    done = s.execute(update(m.DnsZone).where(
+        m.DnsZone.id == zone_id, m.DnsZone.serial == serial, m.DnsZone.action != "DELETE")
+        .values(status="ACTIVE", action="NONE", error=None)
+        .execution_options(synchronize_session=False))
+    if not getattr(done, "rowcount", 0):
         return False
-    zone.published_serial = serial
-    if zone.serial != serial or zone.action == "DELETE":
-        return False
-    zone.status, zone.action, zone.error = "ACTIVE", "NONE", None
     s.execute(update(m.DnsRecordset).where(
         m.DnsRecordset.zone_id == zone_id, m.DnsRecordset.action != "DELETE",
-        m.DnsRecordset.status == "PENDING").values(status="ACTIVE", action="NONE"))
-    s.flush()
+        m.DnsRecordset.status == "PENDING").values(status="ACTIVE", action="NONE")
+        .execution_options(synchronize_session=False))
+    s.expire_all()
     return True
 
 
