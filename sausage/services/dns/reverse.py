@@ -34,7 +34,7 @@ from sausage.services.context import Context
 from sausage.services.dns import common, tlds
 
 __all__ = ["FloatingIp", "Ptr", "MANAGED_TYPE", "reverse_zone_name", "reverse_name", "show",
-           "list_ptrs", "update", "check_values", "forget", "DEFAULT_TTL"]
+           "list_ptrs", "update", "check_values", "forget", "reverse_zone", "DEFAULT_TTL"]
 
 MANAGED_TYPE = "ptr:floatingip"
 DEFAULT_TTL = 3600
@@ -207,7 +207,7 @@ def _set(s: Session, region: str, fip: FloatingIp, values: dict[str, Any]) -> Pt
     name = reverse_name(fip.address)
     # A PTR moves with its address: a record left in another recordset goes first.
     old = _record(s, fip.id)
-    zone = _reverse_zone(s, reverse_zone_name(fip.address))
+    zone = reverse_zone(s, reverse_zone_name(fip.address))
     recordset = s.scalars(select(m.DnsRecordset).where(
         m.DnsRecordset.zone_id == zone.id, m.DnsRecordset.name == name,
         m.DnsRecordset.type == "PTR")).one_or_none()
@@ -259,7 +259,7 @@ def _existing(s: Session, name: str) -> m.DnsZone | None:
     return zone
 
 
-def _reverse_zone(s: Session, name: str) -> m.DnsZone:
+def reverse_zone(s: Session, name: str) -> m.DnsZone:
     """The reverse zone ``name``, made (managed, the admin project's) when missing, locked."""
     zone = _existing(s, name)
     if zone is not None:

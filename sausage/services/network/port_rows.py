@@ -8,12 +8,13 @@ creation finds its network), so neither has to import the other lazily.
 from __future__ import annotations
 
 from sqlalchemy import delete as sql_delete
+from sqlalchemy import select
 from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session
 
 from sausage.db.models import network as nm
 from sausage.services.hosts import changes
-from sausage.services.network import standard
+from sausage.services.network import dns_sync, standard
 
 __all__ = ["delete_port_row"]
 
@@ -21,6 +22,8 @@ __all__ = ["delete_port_row"]
 def delete_port_row(s: Session, port: nm.Port) -> None:
     """Remove the port, its addresses, groups and tags; tell the hosts."""
     changes.changed(s, networks=[port.network_id])
+    dns_sync.touch(s, floatingips=s.scalars(select(nm.FloatingIP.id).where(
+        nm.FloatingIP.fixed_port_id == port.id)))
     s.execute(sql_update(nm.FloatingIP).where(nm.FloatingIP.fixed_port_id == port.id).values(
         fixed_port_id=None, fixed_ip_address=None, router_id=None)
               .execution_options(synchronize_session=False))

@@ -25,7 +25,7 @@ from sausage.db.models import network as nm
 from sausage.services import policy
 from sausage.services.context import Context
 from sausage.services.hosts import changes
-from sausage.services.network import networks, ports, query, quotas, standard
+from sausage.services.network import dns_sync, networks, ports, query, quotas, standard
 
 __all__ = [
     "View", "Gateway", "INTERFACE", "GATEWAY", "MAX_ROUTES", "find", "show", "list_routers",
@@ -334,6 +334,8 @@ def delete(s: Session, ctx: Context, router_id: str) -> None:
     if interface_ports(s, [row.id]):
         raise errors.Conflict(f"Router {row.id} still has ports", kind="RouterInUse")
     nets = router_networks(s, row)
+    dns_sync.touch(s, floatingips=s.scalars(select(nm.FloatingIP.id).where(
+        nm.FloatingIP.router_id == row.id)))
     s.execute(sql_update(nm.FloatingIP).where(nm.FloatingIP.router_id == row.id).values(
         router_id=None, fixed_port_id=None, fixed_ip_address=None, status="DOWN")
         .execution_options(synchronize_session=False))
