@@ -27,7 +27,7 @@ from sausage.services.context import Context
 
 __all__ = ["Scope", "scoped", "invalid", "bad_request", "zone_not_found", "visible_zone",
            "writable_zone", "bump", "next_serial", "soa_data", "new_id", "check_uuid",
-           "nameservers", "session_info", "DEFAULT_NAMESERVERS"]
+           "nameservers", "session_info", "recordset_changed", "drop_record", "DEFAULT_NAMESERVERS"]
 
 DEFAULT_NAMESERVERS = ("ns1.sausage.test.",)
 
@@ -146,3 +146,33 @@ def bump(s: Session, zone: m.DnsZone, action: str = "UPDATE") -> None:
     if soa is not None:
         for record in s.scalars(select(m.DnsRecord).where(m.DnsRecord.recordset_id == soa.id)):
             record.data = soa_data(s, zone)
+
+
+def recordset_changed(recordset: m.DnsRecordset) -> None:
+    """Mark a recordset whose records changed: PENDING, UPDATE unless not yet created."""
+    recordset.status = "PENDING"
+    if recordset.action != "CREATE":
+        recordset.action = "UPDATE"
+    recordset.version += 1
+    recordset.updated_at = utcnow()
+
+
+def drop_record(s: Session, record: m.DnsRecord) -> None:
+    """Remove ``record``; its recordset too when it was the last (PENDING/DELETE, gone once
+    the server no longer has it: ``state.finish_deletes``); the zone republished."""
+    recordset = s.get(m.DnsRecordset, record.recordset_id)
+    s.delete(record)
+    s.flush()
+    if recordset is None:
+        return
+    zone = s.scalars(select(m.DnsZone).where(m.DnsZone.id == recordset.zone_id)
+                     .with_for_update()).one()
+    left = s.scalars(select(m.DnsRecord.id).where(
+        m.DnsRecord.recordset_id == recordset.id)).first()
+    if left is None:
+        recordset.status, recordset.action = "PENDING", "DELETE"
+        recordset.version += 1
+        recordset.updated_at = utcnow()
+    else:
+        recordset_changed(recordset)
+    bump(s, zone)

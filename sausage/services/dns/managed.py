@@ -21,7 +21,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sausage.db.models import dns as m
-from sausage.db.models.base import utcnow
 from sausage.services.dns import common, reverse
 
 __all__ = ["Name", "replace"]
@@ -56,10 +55,11 @@ def replace(s: Session, kind: str, resource_id: str, project_id: str, name: Name
             continue
         s.add(m.DnsRecord(id=common.new_id(), recordset_id=recordset.id, data=data, managed=True,
                           managed_resource_type=kind, managed_resource_id=resource_id))
-        _changed(s, recordset)
+        common.recordset_changed(recordset)
+        common.bump(s, zone)
     for key, record in have.items():
         if key not in keep:
-            _drop(s, record)
+            common.drop_record(s, record)
     s.flush()
 
 
@@ -98,33 +98,3 @@ def _recordset(s: Session, zone: m.DnsZone, name: str, rtype: str) -> m.DnsRecor
     elif found.action == "DELETE":  # going, not yet gone from the server: made anew
         found.status, found.action = "PENDING", "CREATE"
     return found
-
-
-def _changed(s: Session, recordset: m.DnsRecordset) -> None:
-    recordset.status = "PENDING"
-    if recordset.action != "CREATE":
-        recordset.action = "UPDATE"
-    recordset.version += 1
-    recordset.updated_at = utcnow()
-    zone = s.get(m.DnsZone, recordset.zone_id)
-    if zone is not None:
-        common.bump(s, zone)
-
-
-def _drop(s: Session, record: m.DnsRecord) -> None:
-    recordset = s.get(m.DnsRecordset, record.recordset_id)
-    s.delete(record)
-    s.flush()
-    if recordset is None:
-        return
-    left = s.scalars(select(m.DnsRecord.id).where(
-        m.DnsRecord.recordset_id == recordset.id)).first()
-    if left is None:
-        recordset.status, recordset.action = "PENDING", "DELETE"
-        recordset.version += 1
-        recordset.updated_at = utcnow()
-        zone = s.get(m.DnsZone, recordset.zone_id)
-        if zone is not None:
-            common.bump(s, zone)
-    else:
-        _changed(s, recordset)

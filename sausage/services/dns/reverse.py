@@ -164,43 +164,14 @@ def forget(s: Session, fip_id: str) -> None:
     it releases one); nothing when it has none."""
     record = _record(s, fip_id)
     if record is not None:
-        _drop(s, record)
+        common.drop_record(s, record)
 
 
 def _unset(s: Session, region: str, fip: FloatingIp) -> None:
     record = _record(s, fip.id)
     if record is None:
         raise _not_found(region, fip.id)
-    _drop(s, record)
-
-
-def _drop(s: Session, record: m.DnsRecord) -> None:
-    """Remove the record; its recordset too when it was the last; the zone republished."""
-    recordset = s.get(m.DnsRecordset, record.recordset_id)
-    s.delete(record)
-    s.flush()
-    if recordset is None:
-        return
-    zone = s.scalars(select(m.DnsZone).where(m.DnsZone.id == recordset.zone_id)
-                     .with_for_update()).one()
-    left = s.scalars(select(m.DnsRecord.id).where(
-        m.DnsRecord.recordset_id == recordset.id)).first()
-    if left is None:
-        # Gone from the server once published (the core's ``state.finish_deletes``).
-        recordset.status, recordset.action = "PENDING", "DELETE"
-        recordset.version += 1
-        recordset.updated_at = utcnow()
-    else:
-        _changed(recordset)
-    common.bump(s, zone)
-
-
-def _changed(recordset: m.DnsRecordset) -> None:
-    recordset.status = "PENDING"
-    if recordset.action != "CREATE":
-        recordset.action = "UPDATE"
-    recordset.version += 1
-    recordset.updated_at = utcnow()
+    common.drop_record(s, record)
 
 
 def _set(s: Session, region: str, fip: FloatingIp, values: dict[str, Any]) -> Ptr:
@@ -223,7 +194,7 @@ def _set(s: Session, region: str, fip: FloatingIp, values: dict[str, Any]) -> Pt
         recordset.version += 1
         recordset.updated_at = utcnow()
     else:
-        _changed(recordset)
+        common.recordset_changed(recordset)
     if recordset.id is not None:
         for record in s.scalars(select(m.DnsRecord).where(
                 m.DnsRecord.recordset_id == recordset.id)):
