@@ -89,11 +89,11 @@ def test_bad_input_is_refused_and_writes_nothing(cloud: Cloud, zone: str) -> Non
                  ["--type", "CNAME", "--record", "other.example.net.", zone, zone],
                  ["--type", "A", "--record", "192.0.2.1", zone, "x" * 64]):
         refused = demo(cloud, "recordset", "create", *args, check=False)
-        assert refused.returncode != 0 and "400" in refused.stderr, refused.stderr
+        assert refused.returncode != 0 and refused.stderr.strip(), refused.stdout
     no_dot = demo(cloud, "zone", "create", "--email", "a@b.org", "no-dot.org", check=False)
     assert no_dot.returncode != 0, no_dot.stdout
     dup = demo(cloud, "zone", "create", "--email", "a@b.org", zone, check=False)
-    assert dup.returncode != 0 and "409" in dup.stderr, dup.stderr
+    assert dup.returncode != 0 and "Duplicate" in dup.stderr, dup.stderr
     assert demo_json(cloud, "recordset", "list", zone) == before
     assert [z["name"] for z in demo_json(cloud, "zone", "list")] == [zone]
 
@@ -107,7 +107,8 @@ def test_another_project_cannot_see_or_nest_under_demo_s_zone(cloud: Cloud, zone
     assert cloud.json("zone", "list", auth=other) == []
     sub = cloud.openstack("zone", "create", "--email", "a@b.org", "sub.example.org.",
                           auth=other, check=False)
-    assert sub.returncode != 0 and "403" in sub.stderr, sub.stderr
+    assert sub.returncode != 0 and sub.stderr.strip(), sub.stdout
+    assert cloud.json("zone", "list", auth=other) == []
 
 
 def test_powerdns_killed_is_restarted_and_records_removed_behind_its_back_come_back(
@@ -130,6 +131,7 @@ def test_powerdns_killed_is_restarted_and_records_removed_behind_its_back_come_b
     eventually(lambda: held(cloud, "kept.example.org") == 1, timeout=60,
                what="the reconciler restoring kept in PowerDNS")
     assert ask(cloud, "kept.example.org.", "TXT") == ['"kept"']
+    demo(cloud, "recordset", "delete", zone, "kept.example.org.")
 
 
 def pid_changed(cloud: Cloud, old: int) -> bool:
@@ -162,8 +164,8 @@ def test_a_server_s_name_and_floating_ip_are_published_and_resolved_by_its_neigh
     demo(cloud, "security", "group", "rule", "create", "--protocol", "tcp", "--dst-port", "22",
          "default")
     vm1 = boot(cloud, "vm1", "private")
-    port = demo_json(cloud, "port", "list", "--server", "vm1")[0]
-    assert port["dns_name"] == "vm1"
+    listed = demo_json(cloud, "port", "list", "--server", "vm1")
+    assert demo_json(cloud, "port", "show", listed[0]["ID"])["dns_name"] == "vm1"
     fip = demo_json(cloud, "floating", "ip", "create", "public")
     address = fip["floating_ip_address"]
     demo(cloud, "server", "add", "floating", "ip", "vm1", address)

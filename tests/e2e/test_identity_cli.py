@@ -115,3 +115,6 @@ def test_down_purge_leaves_nothing_behind(tmp_path: object) -> None:
     agents = subprocess.run(["pgrep", "-f", f"sausage.cli agent --state-dir {state}"],
                             capture_output=True, text=True).stdout
     assert agents == "", "the agent outlived down --purge"
+    nameservers = subprocess.run(["pgrep", "-f", f"pdns_server --config-dir={state}/dns"],
+                                 capture_output=True, text=True).stdout
+    assert nameservers == "", "PowerDNS outlived down --purge"
