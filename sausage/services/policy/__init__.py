@@ -16,7 +16,7 @@ from types import MappingProxyType
 
 from sausage import errors
 from sausage.services.context import Context
-from sausage.services.policy import compute, dns, dns_extra, identity, image, network, volume
+from sausage.services.policy import compute, dns, identity, image, network, volume
 from sausage.services.policy.rules import Rule, Target, Wording, admin, rule
 
 __all__ = ["enforce", "allowed", "RULES"]
@@ -30,7 +30,7 @@ _COMMON = {"context_is_admin": (rule(admin), Wording("Policy doesn't allow {acti
 
 def _table() -> dict[str, tuple[Rule, Wording]]:
     out: dict[str, tuple[Rule, Wording]] = dict(_COMMON)
-    for service in (identity, network, volume, compute, image, dns, dns_extra):
+    for service in (identity, network, volume, compute, image, dns):
         for action, found in service.RULES.items():
             if action in out:
                 raise ValueError(f"two services name the action {action}")
