@@ -22,7 +22,7 @@ from sausage.db.models import dns as m
 from sausage.db.models.base import utcnow
 from sausage.services import policy
 from sausage.services.context import Context
-from sausage.services.dns import names, paging, quotas
+from sausage.services.dns import names, paging, quotas, tlds
 from sausage.services.dns.common import (Scope, bump, invalid, nameservers, new_id,
                                          next_serial, scoped, soa_data, visible_zone,
                                          writable_zone)
@@ -54,13 +54,11 @@ def _check_name(s: Session, name: str) -> None:
     labels = name.rstrip(".").split(".")
     if len(labels) <= 1:
         raise errors.BadRequest("More than one label is required", kind="invalid_zone_name")
-    tlds = {t.lower().rstrip(".") for t in s.scalars(select(m.DnsTld.name))}
-    if tlds:
-        if not any(".".join(labels[i:]) in tlds for i in range(len(labels))):
-            raise errors.BadRequest("Invalid TLD", kind="invalid_zone_name")
-        if name.rstrip(".") in tlds:
-            raise errors.BadRequest("Zone name cannot be the same as a TLD",
-                                    kind="invalid_zone_name")
+    if not tlds.allowed(s, name):
+        raise errors.BadRequest("Invalid TLD", kind="invalid_zone_name")
+    if tlds.is_tld(s, name):
+        raise errors.BadRequest("Zone name cannot be the same as a TLD",
+                                kind="invalid_zone_name")
 
 
 def _ownership(s: Session, project_id: str, name: str) -> None:
