@@ -170,6 +170,8 @@ def _ready_message(settings: config.Settings) -> str:
         f"  export OS_CLIENT_CONFIG_FILE={clouds} OS_CLOUD=sausage\n"
         f"  openstack token issue\n"
         f"(OS_CLOUD=sausage-demo is the demo project's member user.)\n"
+        f"DNS zones are answered by PowerDNS on {settings.dns_listen}"
+        f"{f' in namespace {settings.netns}' if settings.netns else ''}.\n"
         f"Stop it with: sausage down --state-dir {settings.state_dir}"
     )
 
