@@ -29,8 +29,8 @@ def test_admin_issues_a_token_and_lists_the_catalog(cloud: Cloud) -> None:
     token = cloud.json("token", "issue")
     assert token["id"] and token["project_id"]
     catalog = cloud.json("catalog", "list")
-    assert sorted(c["Type"] for c in catalog) == ["block-storage", "compute", "identity",
-                                                  "image", "network"]
+    assert sorted(c["Type"] for c in catalog) == ["block-storage", "compute", "dns",
+                                                  "identity", "image", "network"]
     # The volume endpoint names the token's project, as Keystone substitutes $(project_id)s.
     volume = next(c for c in catalog if c["Type"] == "block-storage")
     assert all(e["url"].endswith(f"/volume/v3/{token['project_id']}")
