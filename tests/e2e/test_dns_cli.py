@@ -57,12 +57,18 @@ def zone(cloud: Cloud) -> str:
     return "example.org."
 
 
-def test_a_zone_becomes_active_once_the_server_answers_it(cloud: Cloud, zone: str) -> None:
+def test_a_zone_and_its_update_are_active_once_the_server_answers_them(cloud: Cloud, zone: str) -> None:
     soa = ask(cloud, zone, "SOA")
     serial = demo_json(cloud, "zone", "show", zone)["serial"]
     assert soa and soa[0].split()[2] == str(serial)
     listed = demo_json(cloud, "zone", "list")
     assert [z["name"] for z in listed] == [zone]
+    demo(cloud, "zone", "set", "--ttl", "600", "--description", "demo's own", zone)
+    eventually(lambda: zone_status(cloud, zone) == "ACTIVE", timeout=10, what="the update")
+    changed = demo_json(cloud, "zone", "show", zone)
+    assert (changed["ttl"], changed["description"]) == (600, "demo's own")
+    assert changed["serial"] > serial
+    assert ask(cloud, zone, "SOA")[0].split()[2] == str(changed["serial"])
     assert cloud.json("zone", "list") == []  # admin's own project has none
 
 
