@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from sausage.db.models import dns as m
 from tests.api.conftest import Api
-from tests.api.test_dns_tlds import dns, ok
+from tests.api.test_dns_tlds import dns, ok, tld
 from tests.api.test_network_core import neutron
 from tests.api.test_network_floatingips import allocate, port, routed
 from tests.api.test_network_routers import external
@@ -88,3 +88,13 @@ def test_another_projects_zone_gets_no_records_from_my_ports(api: Api) -> None:
     # Only the PTR (the cloud's reverse zone) is published; the forward zone is not mine.
     assert {(name, rtype) for name, rtype, _, _ in records(api)} == {
         (".".join(reversed(address.split("."))) + ".in-addr.arpa.", "PTR")}
+
+
+def test_a_tld_list_without_reverse_zones_costs_the_ptr_not_the_floating_ip(api: Api) -> None:
+    tld(api, "org")  # in-addr.arpa is not among the TLDs: no reverse zone may be made
+    public, _ = external(api)
+    _, _, token = api.user_in_project()
+    zone(api, token, "example.org.")
+    fip = ok(allocate(api, token, public, dns_name="web", dns_domain="example.org."),
+             201)["floatingip"]
+    assert records(api) == {("web.example.org.", "A", fip["floating_ip_address"], True)}

@@ -5,7 +5,8 @@
 fqdn in the zone named by its domain, and a PTR per IPv4 address back to the fqdn in the
 reverse zone — or removes them all when ``name`` is None. As Neutron does with Designate, the
 forward zone must exist and belong to the resource's project (else nothing is published
-forward); reverse zones are made on demand, managed by the cloud. Every zone touched is
+forward); reverse zones are made on demand, managed by the cloud (when one cannot be, the
+change goes on without its PTR). Every zone touched is
 republished. The network service calls this (through its own glue) in the transaction that
 changes the port or floating IP, so records appear and go with the address.
 """
@@ -20,6 +21,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from sausage import errors
 from sausage.db.models import dns as m
 from sausage.services.dns import common, reverse
 
@@ -80,7 +82,13 @@ def _wanted(s: Session, project_id: str, name: Name | None
     for address in name.addresses:
         if ipaddress.ip_address(address).version != 4:
             continue  # reverse zones of IPv6 prefixes: not made on demand
-        rzone = reverse.reverse_zone(s, reverse.reverse_zone_name(address))
+        try:
+            rzone = reverse.reverse_zone(s, reverse.reverse_zone_name(address))
+        except errors.SausageError as e:
+            # No reverse zone to be had (the TLD list leaves out in-addr.arpa, it is being
+            # deleted): the port or floating IP still changes, without its PTR.
+            log.warning("dns: no PTR for %s (%s): %s", address, name.fqdn, e)
+            continue
         out.append((rzone, reverse.reverse_name(address), "PTR", name.fqdn.lower()))
     return out
 
