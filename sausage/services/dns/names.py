@@ -17,36 +17,30 @@ _HOST = re.compile(r"^(?!.{255,})(?:(?:^\*|(?!-)[A-Za-z0-9_\-]{1,63})(?<!-)\.)+\
 MAX_TTL = 2147483647
 
 
-def _labels(value: str, what: str) -> None:
+def _name(value: object, what: str, pattern: re.Pattern[str]) -> str:
+    """``value`` as an absolute name matching ``pattern``, lower case, or ValueError."""
+    if not isinstance(value, str):
+        raise ValueError(f"{what} must be a string")
+    if len(value) > 255:
+        raise ValueError(f"{what} is too long")
     for label in value.split("."):
         if len(label) > 63:
             raise ValueError(f"{what} label {label[:70]} is too long")
     if not value.endswith("."):
         raise ValueError(f"{what} {value[:300]} does not end with a dot")
+    if not pattern.match(value):
+        raise ValueError(f"{what} {value[:300]} is invalid")
+    return value.lower()
 
 
 def zone_name(value: object, what: str = "Domain") -> str:
     """``value`` as a zone name (lower case), or ValueError."""
-    if not isinstance(value, str):
-        raise ValueError(f"{what} must be a string")
-    if len(value) > 255:
-        raise ValueError(f"{what} is too long")
-    _labels(value, what)
-    if not _ZONE.match(value):
-        raise ValueError(f"{what} {value[:300]} is invalid")
-    return value.lower()
+    return _name(value, what, _ZONE)
 
 
 def host_name(value: object, what: str = "Host name") -> str:
     """``value`` as an absolute host name that may start with ``*``, lower case."""
-    if not isinstance(value, str):
-        raise ValueError(f"{what} must be a string")
-    if len(value) > 255:
-        raise ValueError(f"{what} is too long")
-    _labels(value, what)
-    if not _HOST.match(value):
-        raise ValueError(f"{what} {value[:300]} is invalid")
-    return value.lower()
+    return _name(value, what, _HOST)
 
 
 def email(value: object) -> str:
